@@ -1,0 +1,29 @@
+"""skebm: scikit-learn compatible energy-based models on Numba kernels.
+
+Public estimators are imported lazily (PEP 562), so ``import skebm`` loads
+neither scikit-learn nor numba and compiles nothing.
+"""
+
+import importlib
+
+__version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "BernoulliRBM": "skebm._rbm",
+    "partition": "skebm.partition",
+}
+
+__all__ = ["BernoulliRBM", "partition", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        value = module if module.__name__ == f"skebm.{name}" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skebm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

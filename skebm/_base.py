@@ -1,0 +1,124 @@
+"""What every skebm energy model shares: seeding, the epoch loop with its
+per-epoch record (``history_``) and verbose line, divergence detection, and
+all-or-nothing fitting."""
+
+import functools
+import time
+
+import numpy as np
+
+#: Absolute parameter size treated as divergence.  Sigmoid units saturate
+#: long before this, so no sensibly trained model reaches it.
+DIVERGENCE_LIMIT = 1e6
+
+
+def draw_seed(rng):
+    """One 63-bit seed from a RandomState (for the kernels' RNG streams)."""
+    return int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
+
+
+def check_parameters_finite(estimator_name, epoch, **params):
+    """Raise ``FloatingPointError`` when training has diverged."""
+    for name, value in params.items():
+        value = np.asarray(value)
+        if value.size and (
+            not np.all(np.isfinite(value)) or np.abs(value).max() > DIVERGENCE_LIMIT
+        ):
+            raise FloatingPointError(
+                f"{estimator_name} training diverged in epoch {epoch}: {name} "
+                f"became non-finite or larger than {DIVERGENCE_LIMIT:g} in "
+                f"absolute value. Lower learning_rate (or momentum), or "
+                f"rescale the data."
+            )
+
+
+def atomic_fit(method):
+    """Decorate ``fit``/``partial_fit``: if it raises, restore the estimator's
+    attributes as they were before the call, so a failed fit leaves no
+    half-fitted state (validation sets ``n_features_in_`` early)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    return wrapper
+
+
+class EpochRecorder:
+    """Collects one row per epoch and prints it when ``verbose``.
+
+    The record is kept on the estimator as ``history_``: a dict of 1-D
+    arrays with one entry per epoch (``epoch``, ``time`` and the model's
+    monitoring quantities).
+    """
+
+    def __init__(self, estimator_name, verbose, previous=None, first_epoch=1):
+        self.name = estimator_name
+        self.verbose = verbose
+        self.rows = []
+        self.previous = previous
+        self.epoch = first_epoch
+        self._t0 = time.perf_counter()
+
+    def record(self, **values):
+        now = time.perf_counter()
+        row = {"epoch": self.epoch, **values, "time": now - self._t0}
+        self._t0 = now
+        self.rows.append(row)
+        if self.verbose:
+            parts = ", ".join(
+                f"{k.replace('_', ' ')} = {v:.4f}"
+                for k, v in row.items()
+                if k not in ("epoch", "time")
+            )
+            elapsed = row["time"]
+            name, epoch = self.name, self.epoch
+            print(f"[{name}] Iteration {epoch}, {parts}, time = {elapsed:.2f}s")
+        self.epoch += 1
+
+    def history(self, keys):
+        out = {}
+        for key in ("epoch", *keys, "time"):
+            new = np.array([row[key] for row in self.rows], dtype=np.float64)
+            if key == "epoch":
+                new = new.astype(np.int64)
+            if self.previous is not None and key in self.previous:
+                new = np.concatenate([self.previous[key], new])
+            out[key] = new
+        return out
+
+
+_CONTROLLER = None
+
+
+def single_threaded_blas():
+    """Context manager: BLAS on one thread while skebm computes.
+
+    OpenBLAS returns different low-order bits for different thread counts
+    (its small-matrix path and work split depend on them). Pinning it to one
+    thread inside our computations makes every result depend only on the
+    seed, as promised, whatever the machine's thread settings.
+    """
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def blas_pinned(method):
+    """Decorator: run ``method`` under :func:`single_threaded_blas`."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return method(*args, **kwargs)
+
+    return wrapper

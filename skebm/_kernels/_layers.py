@@ -1,0 +1,112 @@
+"""Unit-layer maths shared by every model: written once, used everywhere.
+
+A layer of units contributes to an energy model through (a) the conditional
+distribution of its units given their total input (pre-activation) and (b)
+the term it adds to the free energy when it is summed out.  For binary
+(Bernoulli) units with pre-activation ``a``:
+
+- mean: ``p(u = 1 | a) = sigmoid(a)``
+- sample: ``u = 1`` with probability ``sigmoid(a)``
+- free-energy term when summed out: ``-softplus(a) = -log(1 + exp(a))``
+
+Pre-activations of a bipartite model are computed with one BLAS call each
+(:func:`hidden_preactivation`, :func:`visible_preactivation`), bias included
+through ``beta = 1``.  All functions accept float32 and float64 arrays and keep
+the dtype of their output argument; scalar maths is done in float64.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._blas import gemm
+from ._rng import uniform
+
+
+@njit(inline="always")
+def sigmoid(x):
+    """Logistic function, stable for large ``|x|``."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + np.exp(-x))
+    z = np.exp(x)
+    return z / (1.0 + z)
+
+
+@njit(inline="always")
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+
+
+@njit(cache=True, nogil=True)
+def fill_rows(out, bias):
+    """Set every row of ``out`` to ``bias``."""
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            out[r, c] = bias[c]
+
+
+@njit(cache=True, nogil=True)
+def hidden_preactivation(V, W, hid_bias, out):
+    """``out = V @ W.T + hid_bias`` (W has shape (n_hidden, n_visible))."""
+    fill_rows(out, hid_bias)
+    gemm(False, True, 1.0, V, W, 1.0, out)
+
+
+@njit(cache=True, nogil=True)
+def visible_preactivation(H, W, vis_bias, out):
+    """``out = H @ W + vis_bias``."""
+    fill_rows(out, vis_bias)
+    gemm(False, False, 1.0, H, W, 1.0, out)
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_mean_(pre):
+    """In place: pre-activations -> ``p(u = 1 | pre)``."""
+    for r in range(pre.shape[0]):
+        for c in range(pre.shape[1]):
+            pre[r, c] = sigmoid(pre[r, c])
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_sample_(probs, state):
+    """In place: probabilities -> binary samples; row ``r`` uses RNG row ``r``."""
+    for r in range(probs.shape[0]):
+        for c in range(probs.shape[1]):
+            probs[r, c] = 1.0 if uniform(state, r) < probs[r, c] else 0.0
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_mean_sample_(pre, state):
+    """In place: pre-activations -> binary samples (sigmoid and draw fused)."""
+    for r in range(pre.shape[0]):
+        for c in range(pre.shape[1]):
+            pre[r, c] = 1.0 if uniform(state, r) < sigmoid(pre[r, c]) else 0.0
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_free_energy_term(pre, out):
+    """``out[r] += -sum_j softplus(pre[r, j])`` (a summed-out binary layer)."""
+    for r in range(pre.shape[0]):
+        acc = 0.0
+        for c in range(pre.shape[1]):
+            acc += softplus(pre[r, c])
+        out[r] -= acc
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_rbm_free_energy(V, W, vis_bias, hid_bias):
+    """Free energy ``F(v) = -v·b - sum_j softplus(c_j + W_j·v)`` per row of V.
+
+    Dense ``V`` only; returned in float64 whatever the model's dtype.
+    """
+    n = V.shape[0]
+    out = np.empty(n, np.float64)
+    for r in range(n):
+        acc = 0.0
+        for c in range(V.shape[1]):
+            acc += V[r, c] * vis_bias[c]
+        out[r] = -acc
+    pre = np.empty((n, W.shape[0]), W.dtype)
+    hidden_preactivation(V, W, hid_bias, pre)
+    bernoulli_free_energy_term(pre, out)
+    return out

@@ -1,0 +1,81 @@
+"""Counter-free per-chain random number streams for the kernels.
+
+Every kernel that draws random numbers takes a ``state`` array of shape
+``(n_rows, 4)`` and dtype uint64: one xoshiro256** generator (Blackman & Vigna,
+"Scrambled linear pseudorandom number generators", 2021) per row.  Row ``r`` is
+used only for the ``r``-th chain / sample of a batch, so what a chain draws
+depends only on the seed and its own history, never on thread count, on which
+kernels compiled first, or on numba's global generator (which seeding from
+Python does not reach).
+
+The state rows are created from one integer seed with NumPy's ``SeedSequence``,
+which spreads the seed into well-mixed, independent 256-bit states.
+"""
+
+import numpy as np
+from numba import njit
+
+_U53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+def seed_state(seed, n_rows):
+    """Return a fresh ``(n_rows, 4)`` uint64 generator state from an int seed."""
+    words = np.random.SeedSequence(int(seed)).generate_state(
+        4 * max(int(n_rows), 1), dtype=np.uint64
+    )
+    state = words.reshape(-1, 4)[: int(n_rows)].copy()
+    # xoshiro must not start from the all-zero state (probability 2**-256).
+    state[np.all(state == 0, axis=1), 0] = np.uint64(0x9E3779B97F4A7C15)
+    return state
+
+
+@njit(inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@njit(cache=True, nogil=True)
+def next_u64(state, row):
+    """Advance generator ``row`` and return its next 64-bit output."""
+    s0 = state[row, 0]
+    s1 = state[row, 1]
+    s2 = state[row, 2]
+    s3 = state[row, 3]
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    state[row, 0] = s0
+    state[row, 1] = s1
+    state[row, 2] = s2
+    state[row, 3] = s3
+    return result
+
+
+@njit(cache=True, nogil=True)
+def uniform(state, row):
+    """Uniform double in [0, 1) with 53 random bits."""
+    return float(next_u64(state, row) >> np.uint64(11)) * _U53
+
+
+@njit(cache=True, nogil=True)
+def standard_normal(state, row):
+    """Standard normal draw (Marsaglia's polar method, one value per call)."""
+    while True:
+        u = 2.0 * uniform(state, row) - 1.0
+        v = 2.0 * uniform(state, row) - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            return u * np.sqrt(-2.0 * np.log(s) / s)
+
+
+@njit(cache=True, nogil=True)
+def fill_uniform(state, out):
+    """Fill a 2-D array with uniforms, row ``r`` from generator ``r``."""
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            out[r, c] = uniform(state, r)

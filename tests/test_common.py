@@ -1,0 +1,117 @@
+"""scikit-learn's estimator checks over every public skebm estimator.
+
+BernoulliRBM rejects data outside [0, 1] (its units are binary), but many of
+scikit-learn's checks generate data with values above 1.  So each estimator
+with such a domain is checked twice:
+
+1. as it is, where exactly the checks that feed out-of-range data are
+   expected to fail (and nothing else);
+2. as a test-only subclass whose domain check is switched off, where *every*
+   check must pass: that proves the rest of the contract (fit/transform,
+   pickling, dtype, invariances of ``score_samples`` ...) holds.
+"""
+
+import inspect
+
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skebm
+
+# Small, fast instances: the checks fit many times.
+_FAST_PARAMS = {
+    "BernoulliRBM": dict(
+        n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
+    ),
+}
+
+# Checks whose generated X has values greater than 1.
+_OUT_OF_UNIT_INTERVAL = [
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_estimators_dtypes",
+    "check_pipeline_consistency",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+]
+_UNIT_INTERVAL_ESTIMATORS = {"BernoulliRBM"}
+_DOMAIN_CHECKS = ["check_positive_only_tag_during_fit", "check_fit_non_negative"]
+
+
+def all_estimators():
+    """Every public estimator class exported by skebm (discovered)."""
+    out = []
+    for name in skebm.__all__:
+        obj = getattr(skebm, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            out.append(obj)
+    return out
+
+
+def _instances():
+    return [cls(**_FAST_PARAMS.get(cls.__name__, {})) for cls in all_estimators()]
+
+
+class BernoulliRBMAnyRange(skebm.BernoulliRBM):
+    """Test-only variant with the [0, 1] domain check switched off (module
+    level, so pickling checks can find it)."""
+
+    def _check_values(self, X):
+        pass
+
+
+_DOMAIN_FREE = {"BernoulliRBM": BernoulliRBMAnyRange}
+
+
+def _domain_free_instances():
+    names = {cls.__name__ for cls in all_estimators()}
+    assert _UNIT_INTERVAL_ESTIMATORS <= names
+    return [
+        _DOMAIN_FREE[name](**_FAST_PARAMS[name])
+        for name in sorted(_UNIT_INTERVAL_ESTIMATORS)
+    ]
+
+
+def _expected_failed_checks(estimator):
+    if type(estimator).__name__ in _UNIT_INTERVAL_ESTIMATORS:
+        reason = "the check feeds values > 1; the estimator's units are binary"
+        return {name: reason for name in _OUT_OF_UNIT_INTERVAL}
+    return {}
+
+
+def _expected_failed_domain_free(estimator):
+    reason = "asserts the domain check that this test-only variant switches off"
+    return {name: reason for name in _DOMAIN_CHECKS}
+
+
+def test_every_estimator_has_fast_params():
+    assert all_estimators(), "no estimator discovered"
+    for cls in all_estimators():
+        assert cls.__name__ in _FAST_PARAMS, cls.__name__
+
+
+@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    _domain_free_instances(), expected_failed_checks=_expected_failed_domain_free
+)
+def test_sklearn_compatible_without_domain_check(estimator, check):
+    check(estimator)
