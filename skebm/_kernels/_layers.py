@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ._blas import gemm
-from ._rng import uniform
+from ._rng import u64_to_unit, xoshiro_step
 
 
 @njit(inline="always")
@@ -71,16 +71,22 @@ def bernoulli_mean_(pre):
 def bernoulli_sample_(probs, state):
     """In place: probabilities -> binary samples; row ``r`` uses RNG row ``r``."""
     for r in range(probs.shape[0]):
+        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
         for c in range(probs.shape[1]):
-            probs[r, c] = 1.0 if uniform(state, r) < probs[r, c] else 0.0
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            probs[r, c] = 1.0 if u64_to_unit(x) < probs[r, c] else 0.0
+        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True)
 def bernoulli_mean_sample_(pre, state):
     """In place: pre-activations -> binary samples (sigmoid and draw fused)."""
     for r in range(pre.shape[0]):
+        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
         for c in range(pre.shape[1]):
-            pre[r, c] = 1.0 if uniform(state, r) < sigmoid(pre[r, c]) else 0.0
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            pre[r, c] = 1.0 if u64_to_unit(x) < sigmoid(pre[r, c]) else 0.0
+        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True)

@@ -34,13 +34,13 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(cache=True, nogil=True)
-def next_u64(state, row):
-    """Advance generator ``row`` and return its next 64-bit output."""
-    s0 = state[row, 0]
-    s1 = state[row, 1]
-    s2 = state[row, 2]
-    s3 = state[row, 3]
+@njit(inline="always")
+def xoshiro_step(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in locals (registers).
+
+    Returns ``(output, s0, s1, s2, s3)``. Loops that draw many numbers from
+    one row load the row once, call this, and store the row back once.
+    """
     result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -49,6 +49,21 @@ def next_u64(state, row):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def u64_to_unit(x):
+    """Uniform double in [0, 1) from the top 53 bits of ``x``."""
+    return float(x >> np.uint64(11)) * _U53
+
+
+@njit(cache=True, nogil=True)
+def next_u64(state, row):
+    """Advance generator ``row`` and return its next 64-bit output."""
+    result, s0, s1, s2, s3 = xoshiro_step(
+        state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+    )
     state[row, 0] = s0
     state[row, 1] = s1
     state[row, 2] = s2
@@ -59,7 +74,7 @@ def next_u64(state, row):
 @njit(cache=True, nogil=True)
 def uniform(state, row):
     """Uniform double in [0, 1) with 53 random bits."""
-    return float(next_u64(state, row) >> np.uint64(11)) * _U53
+    return u64_to_unit(next_u64(state, row))
 
 
 @njit(cache=True, nogil=True)
@@ -77,5 +92,8 @@ def standard_normal(state, row):
 def fill_uniform(state, out):
     """Fill a 2-D array with uniforms, row ``r`` from generator ``r``."""
     for r in range(out.shape[0]):
+        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
         for c in range(out.shape[1]):
-            out[r, c] = uniform(state, r)
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            out[r, c] = u64_to_unit(x)
+        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
