@@ -20,7 +20,7 @@ Gibbs steps that leave ``p_β`` invariant.  Returns one log-weight per chain.
 import numpy as np
 from numba import njit
 
-from ._blas import gemm
+from ._blas import matmul_add
 from ._layers import bernoulli_mean_sample_, fill_rows, softplus
 
 
@@ -110,7 +110,7 @@ def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
         beta_lo = betas[k - 1]
         beta = betas[k]
         fill_rows(pre, hid_bias)
-        gemm(False, True, 1.0, V, W, 1.0, pre)
+        matmul_add(False, True, 1.0, V, W, 1.0, pre)
         _annealed_log_f(pre, V, beta, vis_bias, base_vis_bias, f_hi)
         _annealed_log_f(pre, V, beta_lo, vis_bias, base_vis_bias, f_lo)
         for r in range(n_chains):
@@ -125,6 +125,6 @@ def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
         for i in range(n_visible):
             vis_input[i] = (1.0 - beta) * base_vis_bias[i] + beta * vis_bias[i]
         fill_rows(V, vis_input)
-        gemm(False, False, beta, H, W, 1.0, V)
+        matmul_add(False, False, beta, H, W, 1.0, V)
         bernoulli_mean_sample_(V, rng_state)
     return log_w

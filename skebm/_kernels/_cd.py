@@ -22,7 +22,7 @@ Hinton 2002).  Momentum keeps a velocity: ``Δ ← m Δ + lr (∇ - λ W)``,
 import numpy as np
 from numba import njit
 
-from ._blas import gemm
+from ._blas import matmul_add
 from ._layers import (
     bernoulli_mean_,
     bernoulli_mean_sample_,
@@ -162,7 +162,9 @@ def bernoulli_rbm_epoch(
                 hid_grad[c] += H_neg[r, c]
 
         if use_momentum:
-            gemm(True, False, learning_rate, H[:n_all], V[:n_all], momentum, W_velocity)
+            matmul_add(
+                True, False, learning_rate, H[:n_all], V[:n_all], momentum, W_velocity
+            )
             decay = learning_rate * weight_decay
             for r in range(n_hidden):
                 for c in range(n_visible):
@@ -179,7 +181,7 @@ def bernoulli_rbm_epoch(
                 )
                 hid_bias[c] += hid_velocity[c]
         else:
-            gemm(
+            matmul_add(
                 True,
                 False,
                 learning_rate,

@@ -18,7 +18,7 @@ the dtype of their output argument; scalar maths is done in float64.
 import numpy as np
 from numba import njit
 
-from ._blas import gemm
+from ._blas import matmul_add
 from ._rng import u64_to_unit, xoshiro_step
 
 
@@ -49,14 +49,14 @@ def fill_rows(out, bias):
 def hidden_preactivation(V, W, hid_bias, out):
     """``out = V @ W.T + hid_bias`` (W has shape (n_hidden, n_visible))."""
     fill_rows(out, hid_bias)
-    gemm(False, True, 1.0, V, W, 1.0, out)
+    matmul_add(False, True, 1.0, V, W, 1.0, out)
 
 
 @njit(cache=True, nogil=True)
 def visible_preactivation(H, W, vis_bias, out):
     """``out = H @ W + vis_bias``."""
     fill_rows(out, vis_bias)
-    gemm(False, False, 1.0, H, W, 1.0, out)
+    matmul_add(False, False, 1.0, H, W, 1.0, out)
 
 
 @njit(cache=True, nogil=True)
