@@ -10,10 +10,18 @@ __version__ = "0.1.0.dev0"
 
 _LAZY = {
     "BernoulliRBM": "skebm._rbm",
+    "EnergyOutlierDetector": "skebm._anomaly",
+    "GaussianBernoulliRBM": "skebm._rbm",
     "partition": "skebm.partition",
 }
 
-__all__ = ["BernoulliRBM", "partition", "__version__"]
+__all__ = [
+    "BernoulliRBM",
+    "EnergyOutlierDetector",
+    "GaussianBernoulliRBM",
+    "partition",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -1,52 +1,14 @@
-"""Restricted Boltzmann machines with binary hidden units."""
-
-from numbers import Integral, Real
+"""Restricted Boltzmann machines: binary or Gaussian visible units, binary
+hidden units. The shared machinery is in ``_rbm_base``."""
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.utils import check_random_state, gen_even_slices
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import (
-    EpochRecorder,
-    atomic_fit,
-    blas_pinned,
-    check_parameters_finite,
-    draw_seed,
-)
-from ._validation import as_kernel_input, check_unit_interval
-from .partition import (
-    MAX_EXACT_UNITS,
-    base_rate_bias,
-    bernoulli_ais_log_partition,
-    bernoulli_exact_log_partition,
-)
-
-#: Rows of the training data used for the per-epoch monitoring quantities.
-_MONITOR_ROWS = 256
-#: ``log_partition="auto"`` enumerates exactly when 2**n_small * n_large is
-#: at most this (about 0.5 s on one core).
-_AUTO_EXACT_COST = 2**25
-_HISTORY_KEYS = ("pseudo_log_likelihood", "reconstruction_error")
+from ._base import blas_pinned
+from ._rbm_base import _BaseRBM
+from ._validation import check_unit_interval
 
 
-def _batch_bounds(n_samples, batch_size):
-    """Minibatch boundaries, the same slices scikit-learn's RBM uses."""
-    n_batches = int(np.ceil(n_samples / batch_size))
-    slices = gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples)
-    starts = [s.start for s in slices]
-    return np.array(starts + [n_samples], dtype=np.int64)
-
-
-class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BernoulliRBM(_BaseRBM):
     """Bernoulli restricted Boltzmann machine, trained by CD-k or PCD-k.
 
     A drop-in replacement for :class:`sklearn.neural_network.BernoulliRBM`
@@ -171,22 +133,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     True
     """
 
-    _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "persistent": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
-        "n_ais_chains": [Interval(Integral, 2, None, closed="left")],
-        "n_ais_temperatures": [Interval(Integral, 1, None, closed="left")],
-    }
-
     def __init__(
         self,
         n_components=256,
@@ -218,302 +164,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.n_ais_chains = n_ais_chains
         self.n_ais_temperatures = n_ais_temperatures
 
-    # ------------------------------------------------------------------ input
-    def _validate_X(self, X, *, reset, dtype=(np.float64, np.float32)):
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=dtype, reset=reset
-        )
-        if sp.issparse(X):
-            X = sp.csr_matrix(X)
-            if not X.has_canonical_format:
-                X = X.copy()  # never touch the caller's matrix
-                X.sum_duplicates()
-        self._check_values(X)
-        return X
-
     def _check_values(self, X):
         check_unit_interval(X, type(self).__name__)
-
-    # --------------------------------------------------------------- training
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the model to the data X.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1]. float32 data trains in float32.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : BernoulliRBM
-            The fitted model.
-        """
-        X = self._validate_X(X, reset=True)
-        rng = check_random_state(self.random_state)
-        params = self._initial_parameters(X.shape[1], X.dtype, rng)
-        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-        history = self._train(X, params, self.n_iter, previous_history=None)
-        self._finish_fit(X, params, history)
-        return self
-
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Train one epoch over X, continuing from the current state.
-
-        X is split into minibatches of ``batch_size`` rows (unlike
-        scikit-learn's ``partial_fit``, which takes X as one minibatch), and
-        the persistent chains ``h_samples_`` carry over between calls.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1].
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : BernoulliRBM
-            The fitted model.
-        """
-        first_call = not hasattr(self, "components_")
-        if first_call:
-            X = self._validate_X(X, reset=True)
-            rng = check_random_state(self.random_state)
-            params = self._initial_parameters(X.shape[1], X.dtype, rng)
-            self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-            previous = None
-        else:
-            X = self._validate_X(X, reset=False)
-            dtype = self.components_.dtype
-            X = X.astype(dtype, copy=False)
-            params = {
-                "W": self.components_.copy(),
-                "b": self.intercept_visible_.copy(),
-                "c": self.intercept_hidden_.copy(),
-                "h_samples": self._resized_chains(dtype),
-                "W_velocity": self._W_velocity.copy(),
-                "b_velocity": self._b_velocity.copy(),
-                "c_velocity": self._c_velocity.copy(),
-            }
-            previous = self.history_
-        history = self._train(X, params, 1, previous_history=previous)
-        self._finish_fit(X, params, history)
-        return self
-
-    def _resized_chains(self, dtype):
-        """Persistent chains, adapted if ``batch_size`` changed since fit."""
-        h = self.h_samples_.astype(dtype, copy=True)
-        if h.shape[0] == self.batch_size:
-            return h
-        out = np.zeros((self.batch_size, self.n_components), dtype=dtype)
-        n = min(h.shape[0], self.batch_size)
-        out[:n] = h[:n]
-        return out
-
-    def _initial_parameters(self, n_features, dtype, rng):
-        W = np.asarray(
-            rng.normal(0, 0.01, (self.n_components, n_features)), dtype=dtype
-        )
-        return {
-            "W": np.ascontiguousarray(W),
-            "b": np.zeros(n_features, dtype=dtype),
-            "c": np.zeros(self.n_components, dtype=dtype),
-            "h_samples": np.zeros((self.batch_size, self.n_components), dtype=dtype),
-            "W_velocity": np.zeros((self.n_components, n_features), dtype=dtype),
-            "b_velocity": np.zeros(n_features, dtype=dtype),
-            "c_velocity": np.zeros(self.n_components, dtype=dtype),
-        }
-
-    def _train(self, X, params, n_epochs, previous_history):
-        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
-        from ._kernels._cd import bernoulli_rbm_epoch
-        from ._kernels._rng import seed_state
-
-        n_samples = X.shape[0]
-        bounds = _batch_bounds(n_samples, self.batch_size)
-        dense, data, indices, indptr, is_sparse = as_kernel_input(X)
-        seed = draw_seed(self.random_state_)
-        rng_state = seed_state(seed, max(self.batch_size, int(np.diff(bounds).max())))
-        monitor = _Monitor(X, seed, params["W"].dtype)
-        first_epoch = (
-            1 if previous_history is None else len(previous_history["epoch"]) + 1
-        )
-        recorder = EpochRecorder(
-            type(self).__name__, self.verbose, previous_history, first_epoch
-        )
-        for _ in range(n_epochs):
-            bernoulli_rbm_epoch(
-                dense,
-                data,
-                indices,
-                indptr,
-                is_sparse,
-                bounds,
-                params["W"],
-                params["b"],
-                params["c"],
-                params["W_velocity"],
-                params["b_velocity"],
-                params["c_velocity"],
-                params["h_samples"],
-                rng_state,
-                float(self.learning_rate),
-                float(self.momentum),
-                float(self.weight_decay),
-                int(self.k),
-                bool(self.persistent),
-            )
-            check_parameters_finite(
-                type(self).__name__,
-                recorder.epoch,
-                components_=params["W"],
-                intercept_visible_=params["b"],
-                intercept_hidden_=params["c"],
-            )
-            recorder.record(**monitor(params["W"], params["b"], params["c"]))
-        return recorder.history(_HISTORY_KEYS)
-
-    def _finish_fit(self, X, params, history):
-        """Estimate log Z, then set every fitted attribute at once."""
-        log_z, stderr, method = self._estimate_log_partition(
-            X, params["W"], params["b"], params["c"]
-        )
-        self.components_ = params["W"]
-        self.intercept_visible_ = params["b"]
-        self.intercept_hidden_ = params["c"]
-        self.h_samples_ = params["h_samples"]
-        self._W_velocity = params["W_velocity"]
-        self._b_velocity = params["b_velocity"]
-        self._c_velocity = params["c_velocity"]
-        self._n_features_out = self.n_components
-        self.history_ = history
-        self.log_partition_ = log_z
-        self.log_partition_stderr_ = stderr
-        self.log_partition_method_ = method
-
-    def _estimate_log_partition(self, X, W, b, c):
-        mode = self.log_partition
-        if mode is None:
-            return None, None, None
-        n_small, n_large = min(W.shape), max(W.shape)
-        exact_possible = n_small <= MAX_EXACT_UNITS
-        if mode == "exact" and not exact_possible:
-            raise ValueError(
-                f"log_partition='exact' needs a layer of at most "
-                f"{MAX_EXACT_UNITS} units; this model has {W.shape[1]} visible "
-                f"and {W.shape[0]} hidden units. Use 'ais' or 'auto'."
-            )
-        if mode == "exact" or (
-            mode == "auto"
-            and exact_possible
-            and 2**n_small * n_large <= _AUTO_EXACT_COST
-        ):
-            return bernoulli_exact_log_partition(W, b, c), 0.0, "exact"
-        log_z, stderr = bernoulli_ais_log_partition(
-            W,
-            b,
-            c,
-            base_rate_bias(X, W.shape[1]),
-            int(self.n_ais_chains),
-            int(self.n_ais_temperatures),
-            draw_seed(self.random_state_),
-        )
-        return log_z, stderr, "ais"
-
-    # ------------------------------------------------------------- inference
-    @blas_pinned
-    def transform(self, X):
-        """Hidden-unit activation probabilities ``p(h = 1 | v = X)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The data to be transformed, values in [0, 1].
-
-        Returns
-        -------
-        h : ndarray of shape (n_samples, n_components)
-            Latent representations of the data.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return _hidden_probabilities(X, self.components_, self.intercept_hidden_)
-
-    @blas_pinned
-    def free_energy(self, X):
-        """Free energy ``F(v) = -b·v - sum_j log(1 + exp(c_j + W_j·v))``.
-
-        ``p(v) = exp(-F(v)) / Z``; cheap (no partition function needed).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations, values in [0, 1].
-
-        Returns
-        -------
-        free_energy : ndarray of shape (n_samples,)
-            Free energy of each row, in nats (float64).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return _free_energy(
-            X, self.components_, self.intercept_visible_, self.intercept_hidden_
-        )
-
-    def score_samples(self, X):
-        """Log-probability ``log p(v)`` of each sample, in nats.
-
-        Computed as ``-free_energy(X) - log_partition_`` with ``log Z`` from
-        ``fit`` (exact or AIS, see ``log_partition``), so it is
-        deterministic. This differs on purpose from scikit-learn's
-        ``BernoulliRBM.score_samples``, which returns a stochastic
-        pseudo-likelihood.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations. A log-probability for binary rows;
-            for values inside (0, 1) the same formula is applied.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            ``log p(x)`` of each row.
-        """
-        check_is_fitted(self)
-        if self.log_partition_ is None:
-            raise ValueError(
-                "score_samples needs log Z, which was not estimated because "
-                "log_partition=None. Refit with log_partition='auto', or use "
-                "free_energy, or skebm.partition.ais_log_partition."
-            )
-        return -self.free_energy(X) - self.log_partition_
-
-    def score(self, X, y=None):
-        """Mean log-probability of the samples in X (see :meth:`score_samples`).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        score : float
-            Average ``log p(x)`` in nats: higher is a better fit.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     @blas_pinned
     def gibbs(self, v):
@@ -532,123 +184,231 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         v_new : ndarray of shape (n_samples, n_features), dtype bool
             Visible samples after one Gibbs step (boolean, as scikit-learn).
         """
-        from ._kernels._cd import bernoulli_rbm_gibbs
-        from ._kernels._rng import seed_state
-
-        check_is_fitted(self)
-        v = self._validate_X(v, reset=False)
-        v = v.toarray() if sp.issparse(v) else v
-        v = np.ascontiguousarray(v, dtype=self.components_.dtype)
-        state = seed_state(draw_seed(self.random_state_), v.shape[0])
-        out = bernoulli_rbm_gibbs(
-            v,
-            self.components_,
-            self.intercept_visible_,
-            self.intercept_hidden_,
-            state,
-            1,
-        )
-        return out.astype(bool)
-
-    @blas_pinned
-    def sample(self, n_samples=1, *, n_steps=200, random_state=None):
-        """Draw samples from the model by block Gibbs sampling.
-
-        Each chain starts from uniformly random visible units and runs
-        ``n_steps`` steps; the last visible state is returned.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples (independent chains).
-        n_steps : int, default=200
-            Gibbs steps per chain.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the chains. ``None`` uses the estimator's ``random_state``.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Binary samples (dtype of ``components_``).
-        """
-        from ._kernels._cd import bernoulli_rbm_gibbs, random_binary
-        from ._kernels._rng import seed_state
-
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        if not isinstance(n_steps, Integral) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state
-        )
-        state = seed_state(draw_seed(rng), n_samples)
-        W = self.components_
-        v0 = random_binary(int(n_samples), W.shape[1], W[:1, :1], state)
-        return bernoulli_rbm_gibbs(
-            v0, W, self.intercept_visible_, self.intercept_hidden_, state, int(n_steps)
-        )
+        return self._one_gibbs_step(v).astype(bool)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.input_tags.positive_only = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 
-def _hidden_probabilities(X, W, hid_bias):
-    """``sigmoid(X Wᵀ + c)`` with a BLAS/sparse product and the shared layer
-    kernel for the nonlinearity."""
-    from ._kernels._layers import bernoulli_mean_
+class GaussianBernoulliRBM(_BaseRBM):
+    """Restricted Boltzmann machine with Gaussian visible units.
 
-    pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
-    pre += hid_bias
-    bernoulli_mean_(pre)
-    return pre
+    Real-valued visible units ``v`` (``n_features``, standardised data
+    expected) and binary hidden units ``h`` (``n_components``), with the
+    energy (Hinton 2012, section 13.2)
 
+    .. math:: E(v, h) = \\sum_i \\frac{(v_i - a_i)^2}{2 \\sigma_i^2}
+              - c^\\top h - \\sum_{ij} h_j W_{ji} \\frac{v_i}{\\sigma_i},
+              \\qquad p(v) = \\frac{1}{Z} \\sum_h e^{-E(v, h)}
 
-def _free_energy(X, W, vis_bias, hid_bias):
-    from ._kernels._layers import bernoulli_free_energy_term, bernoulli_rbm_free_energy
+    where ``W = components_``, ``a = intercept_visible_``,
+    ``c = intercept_hidden_`` and ``sigma = sigma_``. Given ``h``, each
+    ``v_i`` is normal with mean ``a_i + sigma_i (hW)_i`` and standard
+    deviation ``sigma_i``; given ``v``, ``p(h_j = 1 | v) = sigmoid(c_j +
+    W_j · (v / sigma))``. Trained by the same whole-epoch CD-k / PCD-k
+    kernels as :class:`BernoulliRBM`. :meth:`score_samples` is the log
+    *density* of each sample in nats, exact when ``n_components <= 20``
+    (the Gaussian integral over ``v`` is closed form), else from AIS.
 
-    if not sp.issparse(X):
-        X = np.ascontiguousarray(X, dtype=W.dtype)
-        return bernoulli_rbm_free_energy(X, W, vis_bias, hid_bias)
-    pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
-    pre += hid_bias
-    out = -np.asarray(safe_sparse_dot(X, vis_bias), dtype=np.float64).ravel()
-    bernoulli_free_energy_term(pre, out)
-    return out
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+    learning_rate : float, default=0.01
+        Step size of the gradient updates (averaged over the minibatch).
+        Ten times smaller than :class:`BernoulliRBM`'s default: Gaussian
+        units have unbounded values, and larger steps diverge on
+        standardised data (Hinton 2012, section 13.2).
+    batch_size : int, default=10
+        Number of examples per minibatch, and number of persistent chains.
+    n_iter : int, default=10
+        Number of epochs.
+    verbose : int, default=0
+        If positive, print one line per epoch: reconstruction error and
+        time (also recorded in ``history_``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the Gibbs chains and the
+        log-partition estimate. Results depend only on this seed.
+    k : int, default=1
+        Number of block-Gibbs steps per minibatch in the negative phase.
+    persistent : bool, default=True
+        Persistent chains (PCD) if True, CD-k from the data if False.
+    momentum : float, default=0.0
+        Momentum of the parameter updates, in [0, 1).
+    weight_decay : float, default=0.0
+        L2 penalty on ``components_``.
+    learn_sigma : bool, default=False
+        If False, every ``sigma_i`` is 1: standardise the data first (e.g.
+        with :class:`~sklearn.preprocessing.StandardScaler`). If True,
+        ``log sigma`` is learned by gradient ascent with the other
+        parameters, starting from each feature's standard deviation and
+        kept above a tenth of it (the likelihood is unbounded as a
+        ``sigma_i`` shrinks to 0 on a feature with repeated values).
+    log_partition : {"auto", "exact", "ais"} or None, default="auto"
+        How ``log Z`` is computed at the end of ``fit``/``partial_fit``.
+        ``"exact"`` enumerates the hidden layer (at most 20 units);
+        ``"ais"`` uses annealed importance sampling from a Gaussian fitted
+        to the training data; ``"auto"`` is exact when
+        ``2**n_components * n_features <= 2**25``, else AIS; ``None``
+        skips it (then :meth:`score_samples` is unavailable).
+    n_ais_chains : int, default=100
+        Number of AIS runs.
+    n_ais_temperatures : int, default=1000
+        Number of intermediate distributions per AIS run.
 
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix ``W``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases of the hidden units.
+    intercept_visible_ : ndarray of shape (n_features,)
+        Means ``a`` of the visible units (in data units).
+    sigma_ : ndarray of shape (n_features,)
+        Standard deviations of the visible units (ones unless
+        ``learn_sigma``).
+    h_samples_ : ndarray of shape (batch_size, n_components)
+        Hidden states of the persistent chains.
+    log_partition_ : float or None
+        ``log Z`` in nats, the integral over ``v`` (None when
+        ``log_partition=None``).
+    log_partition_stderr_ : float or None
+        Standard error of ``log_partition_`` (0.0 when exact).
+    log_partition_method_ : {"exact", "ais"} or None
+        How ``log_partition_`` was obtained.
+    history_ : dict of ndarray
+        One entry per epoch: ``epoch``, ``reconstruction_error`` (mean
+        squared error of the mean-field reconstruction on at most 256
+        training rows) and ``time``.
+    random_state_ : RandomState
+        Generator that seeds later :meth:`partial_fit` and :meth:`gibbs`
+        calls.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when they are all strings.
 
-class _Monitor:
-    """Per-epoch monitoring on a fixed subset of training rows.
+    See Also
+    --------
+    BernoulliRBM : The same model with binary visible units.
+    EnergyOutlierDetector : Flags low-density samples.
 
-    ``pseudo_log_likelihood``: ``n_features * log sigmoid(F(ṽ) - F(v))`` with
-    one feature flipped per row (scikit-learn's proxy, but with the flipped
-    features fixed by the seed, so it is deterministic and comparable
-    across epochs). ``reconstruction_error``: mean squared difference between
-    the rows and their mean-field reconstruction ``p(v | E[h | v])``.
+    Notes
+    -----
+    The free energy is
+    ``F(v) = sum_i (v_i - a_i)² / (2 sigma_i²) - sum_j softplus(c_j + W_j ·
+    (v / sigma))`` and ``log Z = logsumexp_h [c·h + sum_i (u_i²/2 + u_i
+    a_i / sigma_i)] + sum_i log(sigma_i sqrt(2 pi))`` with ``u = Wᵀh``.
+
+    References
+    ----------
+    .. [1] Hinton, G. E. (2012). A practical guide to training restricted
+       Boltzmann machines. In Neural Networks: Tricks of the Trade.
+    .. [2] Krizhevsky, A. (2009). Learning multiple layers of features from
+       tiny images. Technical report, University of Toronto.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skebm import GaussianBernoulliRBM
+    >>> X = np.random.RandomState(0).normal(size=(200, 3))
+    >>> model = GaussianBernoulliRBM(n_components=4, random_state=0).fit(X)
+    >>> model.transform(X).shape
+    (200, 4)
+    >>> model.score_samples(X[:2]).shape
+    (2,)
     """
 
-    def __init__(self, X, seed, dtype):
+    _gaussian = True
+    _history_keys = ("reconstruction_error",)
+    _parameter_constraints: dict = {
+        **_BaseRBM._parameter_constraints,
+        "learn_sigma": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.01,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        k=1,
+        persistent=True,
+        momentum=0.0,
+        weight_decay=0.0,
+        learn_sigma=False,
+        log_partition="auto",
+        n_ais_chains=100,
+        n_ais_temperatures=1000,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learn_sigma = learn_sigma
+        self.log_partition = log_partition
+        self.n_ais_chains = n_ais_chains
+        self.n_ais_temperatures = n_ais_temperatures
+
+    def _initial_visible(self, X, dtype):
+        # Visible means start at the data means; sigma at the data's
+        # standard deviations when learned (floored: constant features).
+        # Same arithmetic for dense and sparse X (row-by-row sums), so both
+        # give bit-identical models.
         n = X.shape[0]
-        rows = np.unique(
-            np.linspace(0, n - 1, min(n, _MONITOR_ROWS)).round().astype(int)
+        mean = np.asarray(X.sum(axis=0), dtype=np.float64).ravel() / n
+        log_sigma = np.zeros_like(mean)
+        floor = np.zeros_like(mean)
+        if self.learn_sigma:
+            squares = X.multiply(X) if hasattr(X, "multiply") else X * X
+            mean_sq = np.asarray(squares.sum(axis=0), dtype=np.float64).ravel() / n
+            # Start at each feature's standard deviation (at least 1% of its
+            # root mean square: constant features), and never go below a
+            # tenth of that start (see rbm_epoch: the likelihood is
+            # unbounded as sigma -> 0 on features with repeated values).
+            var = np.maximum(mean_sq - mean**2, 1e-4 * mean_sq)
+            log_sigma = 0.5 * np.log(np.maximum(var, 1e-12))
+            floor = log_sigma - np.log(10.0)
+        # The kernels learn the scaled mean a / sigma.
+        scaled_mean = mean * np.exp(-log_sigma)
+        return (
+            scaled_mean.astype(dtype),
+            log_sigma.astype(dtype),
+            floor.astype(dtype),
         )
-        V = X[rows]
-        V = V.toarray() if sp.issparse(V) else np.array(V)
-        flip = np.random.RandomState(seed % (2**32)).randint(0, X.shape[1], V.shape[0])
-        V_flip = V.copy()
-        idx = np.arange(V.shape[0])
-        V_flip[idx, flip] = 1 - V_flip[idx, flip]
-        self.V = np.ascontiguousarray(V, dtype=dtype)
-        self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
 
-    def __call__(self, W, b, c):
-        from ._kernels._cd import bernoulli_rbm_monitor
+    def _learns_sigma(self):
+        return bool(self.learn_sigma)
 
-        pll, err = bernoulli_rbm_monitor(self.V, self.V_flip, W, b, c)
-        return {"pseudo_log_likelihood": pll, "reconstruction_error": err}
+    def _log_sigma(self):
+        return np.log(self.sigma_)
+
+    @blas_pinned
+    def gibbs(self, v):
+        """Perform one block-Gibbs step ``v -> h -> v'``.
+
+        Successive calls continue the generator ``random_state_`` set by
+        ``fit``, so a loop of calls runs a Markov chain.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values of the visible layer to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Real-valued visible samples after one Gibbs step.
+        """
+        return self._one_gibbs_step(v)

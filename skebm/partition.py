@@ -22,33 +22,63 @@ __all__ = ["exact_log_partition", "ais_log_partition", "MAX_EXACT_UNITS"]
 MAX_EXACT_UNITS = 20
 
 
-def _bernoulli_params(rbm):
+def _rbm_arrays(rbm):
+    """``(W, vis_bias, hid_bias, log_sigma)`` of a fitted RBM of either kind;
+    ``log_sigma`` is None for Bernoulli visible units."""
     check_is_fitted(rbm, "components_")
     W = np.ascontiguousarray(rbm.components_)
     b = np.ascontiguousarray(rbm.intercept_visible_, dtype=W.dtype)
     c = np.ascontiguousarray(rbm.intercept_hidden_, dtype=W.dtype)
-    return W, b, c
+    sigma = getattr(rbm, "sigma_", None)
+    log_sigma = None if sigma is None else np.log(np.asarray(sigma, np.float64))
+    return W, b, c, log_sigma
 
 
-def bernoulli_exact_log_partition(W, vis_bias, hid_bias):
-    """Exact log Z of a Bernoulli RBM from its arrays (float64 result)."""
+def rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
+    """Exact log Z of an RBM from its arrays (float64 result).
+
+    Bernoulli visible units (``log_sigma=None``): the smaller layer is
+    enumerated. Gaussian visible units with standard deviations
+    ``exp(log_sigma)``: the hidden layer is enumerated and the visible
+    integral taken in closed form,
+    ``log Z = logsumexp_h [c·h + sum_i (u_i²/2 + u_i a_i/σ_i)]
+    + sum_i log(σ_i √(2π))`` with ``u = Wᵀh``.
+    """
     from ._kernels._ais import log_partition_enumerate
 
     n_hidden, n_visible = W.shape
-    if min(n_hidden, n_visible) > MAX_EXACT_UNITS:
+    gaussian = log_sigma is not None
+    n_small = n_hidden if gaussian else min(n_hidden, n_visible)
+    if n_small > MAX_EXACT_UNITS:
+        what = (
+            f"{n_hidden} hidden units (the hidden layer is enumerated for "
+            f"Gaussian visible units)"
+            if gaussian
+            else f"{n_visible} visible and {n_hidden} hidden units"
+        )
         raise ValueError(
             f"Exact log-partition needs a layer of at most {MAX_EXACT_UNITS} "
-            f"units to enumerate; this RBM has {n_visible} visible and "
-            f"{n_hidden} hidden units. Use ais_log_partition instead."
+            f"units to enumerate; this RBM has {what}. Use "
+            f"ais_log_partition instead."
         )
-    W = np.asarray(W, dtype=np.float64)
+    W = np.ascontiguousarray(W, dtype=np.float64)
     vis_bias = np.asarray(vis_bias, dtype=np.float64)
-    hid_bias = np.asarray(hid_bias, dtype=np.float64)
-    if n_hidden <= n_visible:
+    hid_bias = np.ascontiguousarray(hid_bias, dtype=np.float64)
+    if gaussian:
+        log_sigma = np.asarray(log_sigma, dtype=np.float64)
+        scaled_bias = np.ascontiguousarray(vis_bias * np.exp(-log_sigma))
+        log_z = log_partition_enumerate(W, hid_bias, scaled_bias, True)
         return float(
-            log_partition_enumerate(np.ascontiguousarray(W), hid_bias, vis_bias)
+            log_z
+            - 0.5 * np.dot(scaled_bias, scaled_bias)
+            + (log_sigma + 0.5 * np.log(2.0 * np.pi)).sum()
         )
-    return float(log_partition_enumerate(np.ascontiguousarray(W.T), vis_bias, hid_bias))
+    vis_bias = np.ascontiguousarray(vis_bias)
+    if n_hidden <= n_visible:
+        return float(log_partition_enumerate(W, hid_bias, vis_bias, False))
+    return float(
+        log_partition_enumerate(np.ascontiguousarray(W.T), vis_bias, hid_bias, False)
+    )
 
 
 def ais_schedule(n_temperatures):
@@ -80,56 +110,112 @@ def base_rate_bias(X, n_visible):
     return logit((total + 1.0) / (n + 2.0))
 
 
-def bernoulli_ais_log_partition(
-    W, vis_bias, hid_bias, base_vis_bias, n_chains, n_temperatures, seed
+#: Smallest variance of the Gaussian AIS base model (scaled coordinates).
+_MIN_BASE_VARIANCE = 1e-2
+
+
+def base_model(X, vis_bias, log_sigma=None):
+    """Natural parameters ``(eta, precision)`` of the AIS base model.
+
+    Bernoulli units: ``eta`` are the base-rate biases (:func:`base_rate_bias`)
+    and ``precision`` is unused (ones). Gaussian units (scaled coordinates
+    ``v / sigma``): the per-feature Gaussian with the data's mean and
+    variance (variance floored at 0.01), or without data the model's own
+    visible term (mean ``a / sigma``, unit variance).
+    """
+    n_visible = len(vis_bias)
+    if log_sigma is None:
+        return base_rate_bias(X, n_visible), np.ones(n_visible)
+    inv_sigma = np.exp(-np.asarray(log_sigma, np.float64))
+    if X is None or X.shape[0] < 2:
+        return np.asarray(vis_bias, np.float64) * inv_sigma, np.ones(n_visible)
+    n = X.shape[0]
+    mean = np.asarray(X.mean(axis=0), np.float64).ravel()
+    sq = X.multiply(X) if sp.issparse(X) else np.square(X, dtype=np.float64)
+    var = np.asarray(sq.mean(axis=0), np.float64).ravel() - mean**2
+    var = np.maximum(var * n / (n - 1), 0.0) * inv_sigma**2
+    precision = 1.0 / np.maximum(var, _MIN_BASE_VARIANCE)
+    return mean * inv_sigma * precision, precision
+
+
+def rbm_ais_log_partition(
+    W,
+    vis_bias,
+    hid_bias,
+    base_eta,
+    base_precision,
+    n_chains,
+    n_temperatures,
+    seed,
+    log_sigma=None,
 ):
     """AIS estimate of log Z from arrays: returns ``(log_z, stderr)``.
 
-    ``stderr`` is the delta-method standard error of ``log Ẑ``:
+    ``(base_eta, base_precision)`` come from :func:`base_model`. ``stderr``
+    is the delta-method standard error of ``log Ẑ``:
     ``std(w) / (sqrt(n_chains) * mean(w))`` over the importance weights.
     """
-    from ._kernels._ais import bernoulli_rbm_ais
+    from ._kernels._ais import rbm_ais
     from ._kernels._rng import seed_state
 
     dtype = W.dtype
+    gaussian = log_sigma is not None
     betas = ais_schedule(n_temperatures)
-    base = np.ascontiguousarray(base_vis_bias, dtype=dtype)
+    eta = np.ascontiguousarray(base_eta, dtype=np.float64)
+    precision = np.ascontiguousarray(base_precision, dtype=np.float64)
+    vis = np.asarray(vis_bias, np.float64)
+    if gaussian:
+        log_sigma = np.asarray(log_sigma, np.float64)
+        vis = vis * np.exp(-log_sigma)
     state = seed_state(seed, n_chains)
-    log_w = bernoulli_rbm_ais(
+    log_w = rbm_ais(
         np.ascontiguousarray(W),
-        np.ascontiguousarray(vis_bias, dtype=dtype),
+        np.ascontiguousarray(vis, dtype=dtype),
         np.ascontiguousarray(hid_bias, dtype=dtype),
-        base,
+        eta,
+        precision,
         betas,
         state,
+        gaussian,
     )
     n_hidden = W.shape[0]
-    log_z0 = n_hidden * np.log(2.0) + np.logaddexp(0.0, base.astype(np.float64)).sum()
+    if gaussian:
+        # Z_0 = 2**H prod sqrt(2 pi / lambda) exp(eta² / 2 lambda); the
+        # annealed target f_1 = -F(v') + |a'|²/2, and dv = prod(sigma) dv'.
+        log_z0 = n_hidden * np.log(2.0) + np.sum(
+            0.5 * np.log(2.0 * np.pi / precision) + 0.5 * eta**2 / precision
+        )
+        correction = -0.5 * np.dot(vis, vis) + log_sigma.sum()
+    else:
+        log_z0 = n_hidden * np.log(2.0) + np.logaddexp(0.0, eta).sum()
+        correction = 0.0
     log_mean_w = logsumexp(log_w) - np.log(n_chains)
     w = np.exp(log_w - log_w.max())
     stderr = w.std(ddof=1) / (np.sqrt(n_chains) * w.mean())
-    return float(log_z0 + log_mean_w), float(stderr)
+    return float(log_z0 + log_mean_w + correction), float(stderr)
 
 
 def exact_log_partition(rbm):
-    """Exact log-partition function ``log Z`` of a fitted Bernoulli RBM.
+    """Exact log-partition function ``log Z`` of a fitted RBM.
 
-    Enumerates the ``2**n`` states of the smaller layer, with the other layer
-    summed out analytically.
+    Enumerates the ``2**n`` binary states of one layer, with the other layer
+    summed (Bernoulli) or integrated (Gaussian) out in closed form.
 
     Parameters
     ----------
-    rbm : BernoulliRBM
+    rbm : BernoulliRBM or GaussianBernoulliRBM
         A fitted RBM (``components_``, ``intercept_visible_``,
-        ``intercept_hidden_``) whose smaller layer has at most
-        :data:`MAX_EXACT_UNITS` units.
+        ``intercept_hidden_``, and ``sigma_`` for Gaussian visible units).
+        A Bernoulli RBM's smaller layer, or a Gaussian RBM's hidden layer,
+        must have at most :data:`MAX_EXACT_UNITS` units.
 
     Returns
     -------
     log_z : float
-        ``log sum_{v,h} exp(-E(v, h))`` in nats.
+        ``log sum_{v,h} exp(-E(v, h))`` in nats (an integral over ``v`` for
+        Gaussian visible units, so that ``log p(v)`` is a log density).
     """
-    return bernoulli_exact_log_partition(*_bernoulli_params(rbm))
+    return rbm_exact_log_partition(*_rbm_arrays(rbm))
 
 
 def ais_log_partition(
@@ -139,12 +225,15 @@ def ais_log_partition(
 
     Parameters
     ----------
-    rbm : BernoulliRBM
+    rbm : BernoulliRBM or GaussianBernoulliRBM
         A fitted RBM.
     X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
-        Data whose per-feature means define the base-rate model the chains
-        start from (Salakhutdinov & Murray 2008). ``None`` starts from the
-        uniform distribution, which gives noisier estimates.
+        Data defining the base model the chains start from: per-feature
+        means (a base-rate model, Salakhutdinov & Murray 2008) for
+        Bernoulli visible units, per-feature means and variances for
+        Gaussian ones. ``None`` starts from the uniform distribution
+        (Bernoulli) or the model's own visible term (Gaussian), which gives
+        noisier estimates.
     n_chains : int, default=100
         Number of independent AIS runs.
     n_temperatures : int, default=1000
@@ -160,11 +249,19 @@ def ais_log_partition(
     stderr : float
         Standard error of ``log_z`` (delta method over the weights).
     """
-    W, b, c = _bernoulli_params(rbm)
-    if X is not None and sp.issparse(X):
-        X = sp.csr_matrix(X)
-    base = base_rate_bias(None if X is None else X, W.shape[1])
+    W, b, c, log_sigma = _rbm_arrays(rbm)
+    if X is not None:
+        X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X)
+    eta, precision = base_model(X, b, log_sigma)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return bernoulli_ais_log_partition(
-        W, b, c, base, int(n_chains), int(n_temperatures), seed
+    return rbm_ais_log_partition(
+        W,
+        b,
+        c,
+        eta,
+        precision,
+        int(n_chains),
+        int(n_temperatures),
+        seed,
+        log_sigma,
     )

@@ -75,3 +75,52 @@ def cd1_expected_negative(data, W, b, c):
     p_vprime = (p_h @ p_v_given_h).mean(axis=0)  # (nv_states,)
     h_vprime = expit(V @ W.T + c)
     return (h_vprime * p_vprime[:, None]).T @ V, p_vprime @ V, p_vprime @ h_vprime
+
+
+# --------------------------------------------------------------------------
+# Gaussian-Bernoulli RBM: E(v, h) = sum_i (v_i - a_i)² / (2 σ_i²) - c·h
+#                                    - sum_ij h_j W_ji v_i / σ_i
+
+
+def gaussian_neg_energy(V, H, W, a, c, sigma):
+    """``-E(v, h)`` for every row of V (axis 0) and of H (axis 1)."""
+    quad = (((V - a) / sigma) ** 2).sum(axis=1) / 2.0
+    return -quad[:, None] + (H @ c)[None, :] + (V / sigma) @ W.T @ H.T
+
+
+def gaussian_free_energy(V, W, a, c, sigma):
+    """``-log sum_h exp(-E(v, h))`` by summing over every h."""
+    H = all_states(W.shape[0])
+    return -logsumexp(gaussian_neg_energy(V, H, W, a, c, sigma), axis=1)
+
+
+def gaussian_mixture(W, a, c, sigma):
+    """p(v) as a mixture over h: returns (weights, means); each component is
+    N(means[h], diag(sigma²)). From completing the square in v for each h."""
+    H = all_states(W.shape[0])
+    U = H @ W  # (2**n_hidden, n_visible): u = Wᵀh per state
+    log_w = H @ c + (U**2 / 2.0 + U * (a / sigma)).sum(axis=1)
+    weights = np.exp(log_w - logsumexp(log_w))
+    return weights, a + sigma * U
+
+
+def gaussian_log_partition(W, a, c, sigma):
+    H = all_states(W.shape[0])
+    U = H @ W
+    log_w = H @ c + (U**2 / 2.0 + U * (a / sigma)).sum(axis=1)
+    return logsumexp(log_w) + np.sum(np.log(sigma * np.sqrt(2 * np.pi)))
+
+
+def gaussian_moments(W, a, c, sigma):
+    """Exact mean and covariance of v."""
+    weights, means = gaussian_mixture(W, a, c, sigma)
+    mean = weights @ means
+    second = (means * weights[:, None]).T @ means + np.diag(sigma**2)
+    return mean, second - np.outer(mean, mean)
+
+
+def gaussian_sample(W, a, c, sigma, n, rng):
+    """Exact samples of v (independent of skebm's samplers)."""
+    weights, means = gaussian_mixture(W, a, c, sigma)
+    k = rng.choice(len(weights), size=n, p=weights)
+    return means[k] + sigma * rng.standard_normal((n, len(a)))

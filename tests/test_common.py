@@ -23,6 +23,18 @@ _FAST_PARAMS = {
     "BernoulliRBM": dict(
         n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
+    "GaussianBernoulliRBM": dict(
+        n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
+    ),
+    "EnergyOutlierDetector": dict(
+        estimator=skebm.GaussianBernoulliRBM(
+            n_components=4,
+            n_iter=2,
+            n_ais_chains=16,
+            n_ais_temperatures=50,
+            random_state=0,  # the checks only seed top-level random_state
+        )
+    ),
 }
 
 # Checks whose generated X has values greater than 1.

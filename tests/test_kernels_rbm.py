@@ -7,17 +7,42 @@ from numba import njit
 from scipy.special import expit, logsumexp
 
 from skebm._kernels._blas import gemm
-from skebm._kernels._cd import bernoulli_rbm_epoch, bernoulli_rbm_gibbs, random_binary
+from skebm._kernels._cd import random_binary, rbm_epoch, rbm_gibbs
 from skebm._kernels._layers import (
     bernoulli_free_energy_term,
     bernoulli_mean_,
-    bernoulli_rbm_free_energy,
+    rbm_free_energy,
 )
 from skebm._kernels._rng import fill_uniform, seed_state, standard_normal
-from skebm.partition import (
-    bernoulli_ais_log_partition,
-    bernoulli_exact_log_partition,
-)
+from skebm.partition import rbm_ais_log_partition, rbm_exact_log_partition
+
+# Bernoulli-visible views of the shared kernels (Gaussian ones are tested in
+# test_kernels_gaussian.py).
+
+
+def bernoulli_rbm_epoch(X, data, ind, ptr, is_sparse, bounds, W, b, c, *rest):
+    W_vel, b_vel, c_vel, chains, state, lr, momentum, wd, k, persistent = rest
+    log_sigma = np.zeros(W.shape[1], W.dtype)
+    rbm_epoch(
+        X, data, ind, ptr, is_sparse, bounds, W, b, c, log_sigma,
+        W_vel, b_vel, c_vel, log_sigma.copy(), chains, state,
+        lr, momentum, wd, k, persistent, False, False, log_sigma.copy(), 0.0,
+    )  # fmt: skip
+
+
+def bernoulli_rbm_gibbs(V, W, b, c, state, n_steps):
+    return rbm_gibbs(V, W, b, c, state, n_steps, False)
+
+
+def bernoulli_exact_log_partition(W, b, c):
+    return rbm_exact_log_partition(W, b, c)
+
+
+def bernoulli_ais_log_partition(W, b, c, base, n_chains, n_temperatures, seed):
+    precision = np.ones(W.shape[1])
+    return rbm_ais_log_partition(
+        W, b, c, base, precision, n_chains, n_temperatures, seed
+    )
 
 
 def tiny_rbm(rng, n_visible=6, n_hidden=4, scale=1.0, dtype=np.float64):
@@ -109,7 +134,7 @@ def test_sigmoid_and_softplus_extremes():
 def test_free_energy_matches_enumeration(rng, dtype):
     W, b, c = tiny_rbm(rng, dtype=dtype)
     V = exact.all_states(6)
-    fe = bernoulli_rbm_free_energy(V.astype(dtype), W, b, c)
+    fe = rbm_free_energy(V.astype(dtype), W, b, c, False)
     ref = exact.free_energy(V, W.astype(float), b.astype(float), c.astype(float))
     np.testing.assert_allclose(fe, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
 

@@ -1,4 +1,4 @@
-"""Log-partition functions of Bernoulli RBMs: exact enumeration and AIS.
+"""Log-partition functions of RBMs: exact enumeration and AIS.
 
 Exact: with ``E(v, h) = -b·v - c·h - hᵀ W v``, summing out the larger layer
 analytically leaves a sum over the ``2**n`` states of the smaller one,
@@ -8,36 +8,53 @@ analytically leaves a sum over the ``2**n`` states of the smaller one,
 States are visited in Gray-code order so each step flips one unit and updates
 the pre-activations of the other layer with one row of ``W``.
 
+For Gaussian visible units (scaled coordinates, see ``_layers``) only the
+hidden layer can be enumerated; the visible integral is closed form and the
+summed-out term of a unit with pre-activation ``p`` is ``p² / 2`` instead of
+``softplus(p)`` (the caller adds the constants).
+
 AIS (Neal 2001; Salakhutdinov & Murray, ICML 2008): anneal from a base-rate
 model ``p_A(v) ∝ exp(b_A·v)`` (W = 0, hidden biases 0) to the RBM through
 
     f_β(v) = (1 - β) b_A·v + β b·v + sum_j softplus(β (c_j + W_j·v)),
 
-with ``Z_0 = 2**n_hidden prod_i (1 + exp(b_A_i))``.  The transitions are block
-Gibbs steps that leave ``p_β`` invariant.  Returns one log-weight per chain.
+with ``Z_0 = 2**n_hidden prod_i (1 + exp(b_A_i))``.  For Gaussian visible
+units the visible terms are quadratic, ``η_β·v' - λ_β ⊙ v'²/2`` with the
+natural parameters interpolated between a Gaussian base model ``(η_A, λ_A)``
+and the model's ``(a', 1)``; ``p_β(v' | h)`` is then Gaussian with precision
+``λ_β`` and mean ``(η_β + β hW) / λ_β``.  The transitions are block Gibbs
+steps that leave ``p_β`` invariant.  Returns one log-weight per chain.
 """
 
 import numpy as np
 from numba import njit
 
 from ._blas import matmul_add
-from ._layers import bernoulli_mean_sample_, fill_rows, softplus
+from ._layers import (
+    bernoulli_mean_sample_,
+    fill_rows,
+    gaussian_sample_,
+    softplus,
+    summed_out_log_term,
+)
 
 
 @njit(inline="always")
-def _summed_out_term(pre, lin):
+def _summed_out_term(pre, lin, gaussian):
     acc = lin
     for i in range(pre.size):
-        acc += softplus(pre[i])
+        acc += summed_out_log_term(pre[i], gaussian)
     return acc
 
 
 @njit(cache=True, nogil=True)
-def log_partition_enumerate(W_small, small_bias, large_bias):
-    """Exact ``log Z`` of a Bernoulli RBM by enumerating its smaller layer.
+def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
+    """``log Z`` of an RBM by enumerating the binary states of one layer.
 
     ``W_small`` has shape ``(n_small, n_large)``: for enumerating hidden units
     pass ``W`` (hidden × visible); for enumerating visible units pass ``Wᵀ``.
+    ``large_gaussian``: the summed-out layer is unit-variance Gaussian
+    (result then excludes its constants ``n_large·log√(2π) - |bias|²/2``).
     Accumulates in float64.
     """
     n_small, n_large = W_small.shape
@@ -47,7 +64,7 @@ def log_partition_enumerate(W_small, small_bias, large_bias):
     lin = 0.0
     state = np.zeros(n_small, np.int8)
 
-    running_max = _summed_out_term(pre, lin)
+    running_max = _summed_out_term(pre, lin, large_gaussian)
     running_sum = 1.0
     n_states = 1 << n_small
     for t in range(1, n_states):
@@ -61,7 +78,7 @@ def log_partition_enumerate(W_small, small_bias, large_bias):
         lin += sign * small_bias[j]
         for i in range(n_large):
             pre[i] += sign * W_small[j, i]
-        x = _summed_out_term(pre, lin)
+        x = _summed_out_term(pre, lin, large_gaussian)
         if x > running_max:
             running_sum = running_sum * np.exp(running_max - x) + 1.0
             running_max = x
@@ -71,22 +88,38 @@ def log_partition_enumerate(W_small, small_bias, large_bias):
 
 
 @njit(cache=True, nogil=True)
-def _annealed_log_f(pre, V, beta, vis_bias, base_vis_bias, out):
-    """``out[r] = f_β(V[r])`` given hidden pre-activations ``pre = V Wᵀ + c``."""
+def _annealed_log_f(pre, V, beta, eta, precision, gaussian, out):
+    """``out[r] = f_β(V[r])`` given hidden pre-activations ``pre = V Wᵀ + c``
+    and the interpolated visible natural parameters ``eta``/``precision``."""
     for r in range(V.shape[0]):
         acc = 0.0
         for i in range(V.shape[1]):
-            acc += V[r, i] * ((1.0 - beta) * base_vis_bias[i] + beta * vis_bias[i])
+            acc += V[r, i] * eta[i]
+            if gaussian:
+                acc -= 0.5 * precision[i] * V[r, i] * V[r, i]
         for j in range(pre.shape[1]):
             acc += softplus(beta * pre[r, j])
         out[r] = acc
 
 
 @njit(cache=True, nogil=True)
-def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
+def _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision):
+    for i in range(eta.size):
+        eta[i] = (1.0 - beta) * base_eta[i] + beta * vis_bias[i]
+        precision[i] = (1.0 - beta) * base_precision[i] + beta
+
+
+@njit(cache=True, nogil=True)
+def rbm_ais(
+    W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian
+):
     """Run AIS with one chain per row of ``rng_state``; return log-weights.
 
-    ``betas`` increases from 0 to 1.  ``log Z ≈ log Z_0 + logmeanexp(weights)``.
+    ``betas`` increases from 0 to 1.  Bernoulli visible units: ``base_eta``
+    are the base-rate biases (``base_precision`` unused).  Gaussian visible
+    units (scaled coordinates): ``(base_eta, base_precision)`` are the base
+    Gaussian's natural parameters.  ``log Z_f ≈ log Z_0 +
+    logmeanexp(weights)`` where ``Z_f`` normalises ``f_1``.
     """
     n_chains = rng_state.shape[0]
     n_hidden, n_visible = W.shape
@@ -97,13 +130,26 @@ def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
     f_hi = np.empty(n_chains, np.float64)
     f_lo = np.empty(n_chains, np.float64)
     log_w = np.zeros(n_chains, np.float64)
+    eta = np.empty(n_visible, np.float64)
+    precision = np.empty(n_visible, np.float64)
+    eta_lo = np.empty(n_visible, np.float64)
+    precision_lo = np.empty(n_visible, np.float64)
     vis_input = np.empty(n_visible, dtype)
+    std = np.empty(n_visible, dtype)
+    Vtmp = np.empty((n_chains, n_visible) if gaussian else (0, n_visible), dtype)
 
     # Exact draw from the base model.
-    for r in range(n_chains):
-        for i in range(n_visible):
-            V[r, i] = base_vis_bias[i]
-    bernoulli_mean_sample_(V, rng_state)
+    for i in range(n_visible):
+        if gaussian:
+            std[i] = 1.0 / np.sqrt(base_precision[i])
+            vis_input[i] = base_eta[i] / base_precision[i]
+        else:
+            vis_input[i] = base_eta[i]
+    fill_rows(V, vis_input)
+    if gaussian:
+        gaussian_sample_(V, std, rng_state)
+    else:
+        bernoulli_mean_sample_(V, rng_state)
 
     n_betas = betas.size
     for k in range(1, n_betas):
@@ -111,8 +157,10 @@ def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
         beta = betas[k]
         fill_rows(pre, hid_bias)
         matmul_add(False, True, 1.0, V, W, 1.0, pre)
-        _annealed_log_f(pre, V, beta, vis_bias, base_vis_bias, f_hi)
-        _annealed_log_f(pre, V, beta_lo, vis_bias, base_vis_bias, f_lo)
+        _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision)
+        _interpolate(beta_lo, vis_bias, base_eta, base_precision, eta_lo, precision_lo)
+        _annealed_log_f(pre, V, beta, eta, precision, gaussian, f_hi)
+        _annealed_log_f(pre, V, beta_lo, eta_lo, precision_lo, gaussian, f_lo)
         for r in range(n_chains):
             log_w[r] += f_hi[r] - f_lo[r]
         if k == n_betas - 1:
@@ -122,9 +170,24 @@ def bernoulli_rbm_ais(W, vis_bias, hid_bias, base_vis_bias, betas, rng_state):
             for j in range(n_hidden):
                 H[r, j] = beta * pre[r, j]
         bernoulli_mean_sample_(H, rng_state)
-        for i in range(n_visible):
-            vis_input[i] = (1.0 - beta) * base_vis_bias[i] + beta * vis_bias[i]
-        fill_rows(V, vis_input)
-        matmul_add(False, False, beta, H, W, 1.0, V)
-        bernoulli_mean_sample_(V, rng_state)
+        if gaussian:
+            for i in range(n_visible):
+                vis_input[i] = eta[i] / precision[i]
+                std[i] = 1.0 / np.sqrt(precision[i])
+            fill_rows(V, vis_input)
+            for r in range(n_chains):
+                for j in range(n_hidden):
+                    H[r, j] *= beta
+            # mean = (eta + beta hW) / precision: scale the product per column.
+            matmul_add(False, False, 1.0, H, W, 0.0, Vtmp)
+            for r in range(n_chains):
+                for i in range(n_visible):
+                    V[r, i] += Vtmp[r, i] / precision[i]
+            gaussian_sample_(V, std, rng_state)
+        else:
+            for i in range(n_visible):
+                vis_input[i] = eta[i]
+            fill_rows(V, vis_input)
+            matmul_add(False, False, beta, H, W, 1.0, V)
+            bernoulli_mean_sample_(V, rng_state)
     return log_w

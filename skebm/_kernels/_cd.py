@@ -1,6 +1,7 @@
-"""Whole-epoch contrastive-divergence training of a Bernoulli RBM.
+"""Whole-epoch contrastive-divergence training of RBMs (Bernoulli or
+Gaussian visible units, Bernoulli hidden units).
 
-One call of :func:`bernoulli_rbm_epoch` runs every minibatch of an epoch, so
+One call of :func:`rbm_epoch` runs every minibatch of an epoch, so
 Python only loops over epochs.  Per minibatch of ``B`` rows and ``C`` chains
 (persistent CD, PCD-1) the kernel makes three BLAS calls:
 
@@ -26,11 +27,13 @@ from ._blas import matmul_add
 from ._layers import (
     bernoulli_mean_,
     bernoulli_mean_sample_,
-    bernoulli_rbm_free_energy,
     bernoulli_sample_,
     hidden_preactivation,
+    rbm_free_energy,
     softplus,
+    visible_mean_,
     visible_preactivation,
+    visible_sample_,
 )
 
 
@@ -52,7 +55,14 @@ def load_rows(X, data, indices, indptr, is_sparse, start, stop, out):
 
 
 @njit(cache=True, nogil=True)
-def bernoulli_rbm_epoch(
+def _scale_columns(V, factor):
+    for r in range(V.shape[0]):
+        for c in range(V.shape[1]):
+            V[r, c] *= factor[c]
+
+
+@njit(cache=True, nogil=True)
+def rbm_epoch(
     X,
     data,
     indices,
@@ -62,9 +72,11 @@ def bernoulli_rbm_epoch(
     W,
     vis_bias,
     hid_bias,
+    log_sigma,
     W_velocity,
     vis_velocity,
     hid_velocity,
+    log_sigma_velocity,
     chain_hidden,
     rng_state,
     learning_rate,
@@ -72,6 +84,10 @@ def bernoulli_rbm_epoch(
     weight_decay,
     n_gibbs_steps,
     persistent,
+    gaussian,
+    learn_sigma,
+    log_sigma_floor,
+    max_log_sigma_step,
 ):
     """Train one epoch in place; returns nothing.
 
@@ -81,10 +97,33 @@ def bernoulli_rbm_epoch(
     data, indices, indptr : CSR arrays of the data when ``is_sparse``.
     batch_bounds : int64 array; minibatch ``i`` is rows
         ``batch_bounds[i]:batch_bounds[i + 1]``.
-    W, vis_bias, hid_bias : parameters, updated in place.
+    W, vis_bias, hid_bias : parameters, updated in place. For Gaussian
+        visible units ``vis_bias`` is the scaled mean ``a' = a / sigma``.
+    log_sigma : (n_visible,) log standard deviations of Gaussian visible
+        units (ignored for Bernoulli ones); updated when ``learn_sigma``.
     *_velocity : momentum buffers, updated in place (unused if momentum == 0).
     chain_hidden : (n_chains, n_hidden) persistent hidden samples, updated.
     rng_state : (n_rows, 4) uint64, at least max(batch, n_chains) rows.
+    gaussian : bool, Gaussian (True) or Bernoulli (False) visible units.
+    learn_sigma : bool, learn ``log_sigma`` by gradient ascent too.
+    log_sigma_floor : (n_visible,) lower bounds of learned ``log_sigma``
+        (the likelihood is unbounded as a sigma goes to 0 on a feature with
+        repeated values; the bound keeps training well-posed).
+    max_log_sigma_step : largest change of any ``log_sigma`` per minibatch
+        (the log-sigma gradient grows with ``v'²``, so one outlier in a
+        heavy-tailed feature could otherwise throw sigma out of range).
+
+    Notes
+    -----
+    Gaussian units run in scaled coordinates ``v' = v / sigma`` (see
+    ``_layers``), and their parameters are ``a' = a / sigma`` and
+    ``log sigma``: the energy is ``|v' - a'|²/2 - c·h - hᵀW v'``. Gradients
+    of the log-likelihood, each the positive minus the negative phase
+    average: ``h v'ᵀ`` for ``W``; ``v'`` for ``a'``; and, since
+    ``dv'/dlog sigma = -v'``, ``v' ⊙ (v' - a' - hW)`` for ``log sigma``
+    (with hidden probabilities for ``h``). In these coordinates no gradient
+    carries a ``1 / sigma`` factor, so a small ``sigma`` cannot blow up an
+    update.
     """
     n_hidden, n_visible = W.shape
     n_chains = chain_hidden.shape[0]
@@ -98,6 +137,10 @@ def bernoulli_rbm_epoch(
     H_chain = np.empty((max_neg, n_hidden), dtype)
     vis_grad = np.empty(n_visible, np.float64)
     hid_grad = np.empty(n_hidden, np.float64)
+    sigma_grad = np.zeros(n_visible, np.float64)
+    inv_sigma = np.ones(n_visible, dtype)
+    unit_std = np.ones(n_visible, dtype)
+    recon = np.empty((max_batch + max_neg, n_visible), dtype) if learn_sigma else V
     use_momentum = momentum != 0.0
 
     for i in range(batch_bounds.size - 1):
@@ -106,6 +149,10 @@ def bernoulli_rbm_epoch(
         n_neg = n_chains if persistent else n_pos
         n_all = n_pos + n_neg
         load_rows(X, data, indices, indptr, is_sparse, start, start + n_pos, V)
+        if gaussian:
+            for c in range(n_visible):
+                inv_sigma[c] = np.exp(-log_sigma[c])
+            _scale_columns(V[:n_pos], inv_sigma)
         V_pos = V[:n_pos]
         V_neg = V[n_pos:n_all]
         H_pos = H[:n_pos]
@@ -126,7 +173,7 @@ def bernoulli_rbm_epoch(
 
         for step in range(n_gibbs_steps):
             visible_preactivation(chain, W, vis_bias, V_neg)
-            bernoulli_mean_sample_(V_neg, rng_state)
+            visible_sample_(V_neg, gaussian, unit_std, rng_state)
             if step < n_gibbs_steps - 1:
                 hidden_preactivation(V_neg, W, hid_bias, chain)
                 bernoulli_mean_sample_(chain, rng_state)
@@ -143,9 +190,21 @@ def bernoulli_rbm_epoch(
             hidden_preactivation(V_neg, W, hid_bias, H_neg)
             bernoulli_mean_(H_neg)
 
-        # Bias gradients, then scale H rows so one product gives the W gradient.
         pos_scale = 1.0 / n_pos
         neg_scale = 1.0 / n_neg
+        if learn_sigma:
+            # recon = H W (probabilities), for the interaction part of the
+            # log-sigma gradient; before H is rescaled below.
+            recon[:n_all] = 0.0
+            matmul_add(False, False, 1.0, H[:n_all], W, 0.0, recon[:n_all])
+            sigma_grad[:] = 0.0
+            for r in range(n_all):
+                scale = pos_scale if r < n_pos else -neg_scale
+                for c in range(n_visible):
+                    v = V[r, c]
+                    sigma_grad[c] += scale * v * (v - vis_bias[c] - recon[r, c])
+
+        # Bias gradients, then scale H rows so one product gives the W gradient.
         vis_grad[:] = 0.0
         hid_grad[:] = 0.0
         for r in range(n_pos):
@@ -180,6 +239,17 @@ def bernoulli_rbm_epoch(
                     momentum * hid_velocity[c] + learning_rate * hid_grad[c]
                 )
                 hid_bias[c] += hid_velocity[c]
+            if learn_sigma:
+                for c in range(n_visible):
+                    step = (
+                        momentum * log_sigma_velocity[c] + learning_rate * sigma_grad[c]
+                    )
+                    step = min(max(step, -max_log_sigma_step), max_log_sigma_step)
+                    log_sigma_velocity[c] = step
+                    log_sigma[c] += step
+                    if log_sigma[c] < log_sigma_floor[c]:
+                        log_sigma[c] = log_sigma_floor[c]
+                        log_sigma_velocity[c] = 0.0
         else:
             matmul_add(
                 True,
@@ -194,13 +264,22 @@ def bernoulli_rbm_epoch(
                 vis_bias[c] += learning_rate * vis_grad[c]
             for c in range(n_hidden):
                 hid_bias[c] += learning_rate * hid_grad[c]
+            if learn_sigma:
+                for c in range(n_visible):
+                    step = learning_rate * sigma_grad[c]
+                    step = min(max(step, -max_log_sigma_step), max_log_sigma_step)
+                    log_sigma[c] += step
+                    if log_sigma[c] < log_sigma_floor[c]:
+                        log_sigma[c] = log_sigma_floor[c]
 
 
 @njit(cache=True, nogil=True)
-def bernoulli_rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps):
+def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 
-    Returns the last visible samples (binary, dtype of ``W``).
+    Returns the last visible samples (dtype of ``W``): binary, or for
+    Gaussian units real values in scaled coordinates (``V`` and
+    ``vis_bias`` scaled too).
     """
     n, n_visible = V.shape
     n_hidden = W.shape[0]
@@ -209,11 +288,12 @@ def bernoulli_rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps):
         for c in range(n_visible):
             v[r, c] = V[r, c]
     h = np.empty((n, n_hidden), W.dtype)
+    unit_std = np.ones(n_visible, W.dtype)
     for _ in range(n_steps):
         hidden_preactivation(v, W, hid_bias, h)
         bernoulli_mean_sample_(h, rng_state)
         visible_preactivation(h, W, vis_bias, v)
-        bernoulli_mean_sample_(v, rng_state)
+        visible_sample_(v, gaussian, unit_std, rng_state)
     return v
 
 
@@ -226,29 +306,33 @@ def random_binary(n_rows, n_cols, dtype_like, rng_state):
 
 
 @njit(cache=True, nogil=True)
-def bernoulli_rbm_monitor(V, V_flip, W, vis_bias, hid_bias):
-    """Per-epoch monitoring on rows ``V`` (dense).
+def rbm_monitor(V, V_flip, W, vis_bias, hid_bias, gaussian, sigma):
+    """Per-epoch monitoring on rows ``V`` (dense; scaled if Gaussian).
 
     Returns ``(pseudo_log_likelihood, reconstruction_error)``: the mean of
     ``n_features * log sigmoid(F(V_flip) - F(V))`` (one feature flipped per
-    row) and the mean squared error of the mean-field reconstruction
-    ``p(v | E[h | v])``.
+    row; NaN for Gaussian units, where no flip exists) and the mean squared
+    error, in data units, of the mean-field reconstruction
+    ``E[v | E[h | v]]``.
     """
     n, n_visible = V.shape
-    fe = bernoulli_rbm_free_energy(V, W, vis_bias, hid_bias)
-    fe_flip = bernoulli_rbm_free_energy(V_flip, W, vis_bias, hid_bias)
-    pll = 0.0
-    for r in range(n):
-        pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))
+    pll = np.nan
+    if not gaussian:
+        fe = rbm_free_energy(V, W, vis_bias, hid_bias, False)
+        fe_flip = rbm_free_energy(V_flip, W, vis_bias, hid_bias, False)
+        pll = 0.0
+        for r in range(n):
+            pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))
+        pll /= n
     H = np.empty((n, W.shape[0]), W.dtype)
     hidden_preactivation(V, W, hid_bias, H)
     bernoulli_mean_(H)
     R = np.empty((n, n_visible), W.dtype)
     visible_preactivation(H, W, vis_bias, R)
-    bernoulli_mean_(R)
+    visible_mean_(R, gaussian)
     err = 0.0
     for r in range(n):
         for c in range(n_visible):
-            d = V[r, c] - R[r, c]
+            d = (V[r, c] - R[r, c]) * sigma[c]
             err += d * d
-    return pll / n, err / (n * n_visible)
+    return pll, err / (n * n_visible)

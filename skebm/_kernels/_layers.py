@@ -9,6 +9,18 @@ the term it adds to the free energy when it is summed out.  For binary
 - sample: ``u = 1`` with probability ``sigmoid(a)``
 - free-energy term when summed out: ``-softplus(a) = -log(1 + exp(a))``
 
+Gaussian visible units with standard deviation ``sigma_i`` enter an RBM only
+through ``v_i / sigma_i``; the kernels work in these *scaled* coordinates
+``v' = v / sigma``, where the units have unit variance and the visible bias
+is ``a' = a / sigma``:
+
+- conditional: ``v' | h ~ N(a' + (hW), 1)``, i.e. the mean is the
+  pre-activation and a sample adds standard normal noise;
+- energy term of a clamped layer: ``(v' - a')² / 2``;
+- log-partition term when the layer is integrated out: ``pre² / 2`` (plus
+  the constant ``log(sqrt(2 pi))`` per unit and the ``-a'²/2`` of the bias,
+  added by the caller).
+
 Pre-activations of a bipartite model are computed with one BLAS call each
 (:func:`hidden_preactivation`, :func:`visible_preactivation`), bias included
 through ``beta = 1``.  All functions accept float32 and float64 arrays and keep
@@ -20,6 +32,9 @@ from numba import njit
 
 from ._blas import matmul_add
 from ._rng import u64_to_unit, xoshiro_step
+
+#: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
+HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
 @njit(inline="always")
@@ -89,6 +104,63 @@ def bernoulli_mean_sample_(pre, state):
         state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
 
 
+@njit(inline="always")
+def _polar_normal_pair(s0, s1, s2, s3):
+    """Two independent standard normals (Marsaglia's polar method)."""
+    while True:
+        x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+        u = 2.0 * u64_to_unit(x) - 1.0
+        x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+        v = 2.0 * u64_to_unit(x) - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            f = np.sqrt(-2.0 * np.log(s) / s)
+            return u * f, v * f, s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True)
+def gaussian_sample_(mean, std, state):
+    """In place: ``mean[r, c] += std[c] * z`` with ``z ~ N(0, 1)``; row ``r``
+    uses RNG row ``r`` (two draws per polar step, none wasted within a row)."""
+    n_cols = mean.shape[1]
+    for r in range(mean.shape[0]):
+        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
+        c = 0
+        while c < n_cols:
+            z1, z2, s0, s1, s2, s3 = _polar_normal_pair(s0, s1, s2, s3)
+            mean[r, c] += std[c] * z1
+            if c + 1 < n_cols:
+                mean[r, c + 1] += std[c + 1] * z2
+            c += 2
+        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True)
+def visible_sample_(pre, gaussian, unit_std, state):
+    """In place: visible pre-activations -> samples of a Bernoulli layer, or
+    of a unit-variance Gaussian layer in scaled coordinates."""
+    if gaussian:
+        gaussian_sample_(pre, unit_std, state)
+    else:
+        bernoulli_mean_sample_(pre, state)
+
+
+@njit(cache=True, nogil=True)
+def visible_mean_(pre, gaussian):
+    """In place: visible pre-activations -> conditional means."""
+    if not gaussian:
+        bernoulli_mean_(pre)
+
+
+@njit(inline="always")
+def summed_out_log_term(pre, gaussian):
+    """Log of the sum (Bernoulli) or integral (unit Gaussian, up to
+    ``HALF_LOG_2PI``) over one unit with pre-activation ``pre``."""
+    if gaussian:
+        return 0.5 * pre * pre
+    return softplus(pre)
+
+
 @njit(cache=True, nogil=True)
 def bernoulli_free_energy_term(pre, out):
     """``out[r] += -sum_j softplus(pre[r, j])`` (a summed-out binary layer)."""
@@ -100,18 +172,32 @@ def bernoulli_free_energy_term(pre, out):
 
 
 @njit(cache=True, nogil=True)
-def bernoulli_rbm_free_energy(V, W, vis_bias, hid_bias):
-    """Free energy ``F(v) = -v·b - sum_j softplus(c_j + W_j·v)`` per row of V.
+def visible_energy_term(V, vis_bias, gaussian, out):
+    """``out[r] =`` the visible layer's own energy: ``-v·b`` (Bernoulli) or
+    ``sum_i (v'_i - a'_i)² / 2`` (Gaussian, scaled coordinates)."""
+    for r in range(V.shape[0]):
+        acc = 0.0
+        if gaussian:
+            for c in range(V.shape[1]):
+                d = V[r, c] - vis_bias[c]
+                acc += 0.5 * d * d
+        else:
+            for c in range(V.shape[1]):
+                acc -= V[r, c] * vis_bias[c]
+        out[r] = acc
 
-    Dense ``V`` only; returned in float64 whatever the model's dtype.
+
+@njit(cache=True, nogil=True)
+def rbm_free_energy(V, W, vis_bias, hid_bias, gaussian):
+    """Free energy ``F(v) = E_vis(v) - sum_j softplus(c_j + W_j·v)`` per row.
+
+    ``E_vis`` is ``-v·b`` for Bernoulli visible units and ``|v' - a'|² / 2``
+    for Gaussian ones (``V`` and ``vis_bias`` in scaled coordinates). Dense
+    ``V`` only; returned in float64 whatever the model's dtype.
     """
     n = V.shape[0]
     out = np.empty(n, np.float64)
-    for r in range(n):
-        acc = 0.0
-        for c in range(V.shape[1]):
-            acc += V[r, c] * vis_bias[c]
-        out[r] = -acc
+    visible_energy_term(V, vis_bias, gaussian, out)
     pre = np.empty((n, W.shape[0]), W.dtype)
     hidden_preactivation(V, W, hid_bias, pre)
     bernoulli_free_energy_term(pre, out)

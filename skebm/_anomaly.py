@@ -1,0 +1,205 @@
+"""Outlier detection with any density (or energy) model."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    OutlierMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+
+class EnergyOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Flag samples that a fitted energy-based model finds unlikely.
+
+    Fits a clone of ``estimator`` to the training data and scores samples
+    with its ``score_samples`` (for skebm's RBMs the log-probability or log
+    density in nats; for a Hopfield network the negative energy). The
+    threshold ``offset_`` is set so that a fraction ``contamination`` of the
+    training samples score below it, as in
+    :class:`sklearn.ensemble.IsolationForest`.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        Any estimator with ``fit`` and ``score_samples``, where a higher
+        score means a more typical sample (e.g. :class:`GaussianBernoulliRBM`,
+        :class:`BernoulliRBM`, a Pipeline ending in one, or
+        :class:`sklearn.mixture.GaussianMixture`). ``None`` uses
+        ``GaussianBernoulliRBM()`` with its defaults, which expects
+        standardised features: put a
+        :class:`~sklearn.preprocessing.StandardScaler` before the detector.
+    contamination : float, default=0.1
+        Expected proportion of outliers in the training data, in (0, 0.5].
+        Only sets ``offset_`` (and so :meth:`predict`); the scores do not
+        depend on it.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+    offset_ : float
+        The ``contamination`` quantile of the training scores:
+        ``decision_function = score_samples - offset_``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when they are all strings.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : The same interface around a
+        tree ensemble.
+    GaussianBernoulliRBM : The default density model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skebm import EnergyOutlierDetector, GaussianBernoulliRBM
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(size=(200, 2)), [[6.0, 6.0]]])
+    >>> detector = EnergyOutlierDetector(
+    ...     GaussianBernoulliRBM(n_components=4, random_state=0),
+    ...     contamination=0.01,
+    ... ).fit(X)
+    >>> int(detector.predict(X)[-1])
+    -1
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "score_samples"]), None],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(self, estimator=None, contamination=0.1):
+        self.estimator = estimator
+        self.contamination = contamination
+
+    def _make_estimator(self):
+        if self.estimator is None:
+            from ._rbm import GaussianBernoulliRBM
+
+            return GaussianBernoulliRBM()
+        return clone(self.estimator)
+
+    def _validate(self, X, reset):
+        # Records / checks n_features_in_ and feature names only: X goes to
+        # the estimator unchanged (it may be a Pipeline that selects columns
+        # by name), and the estimator validates its own input.
+        check_array(
+            X, accept_sparse=True, dtype=None, ensure_all_finite=False, copy=False
+        )  # shape errors ("Reshape your data") raised here, result unused
+        return validate_data(self, X, reset=reset, skip_check_array=True)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the density model and set the outlier threshold.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse if the estimator accepts it).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : EnergyOutlierDetector
+            The fitted detector.
+        """
+        X = self._validate(X, reset=True)
+        estimator = self._make_estimator().fit(X)
+        scores = np.asarray(estimator.score_samples(X), dtype=np.float64)
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"{type(estimator).__name__}.score_samples returned non-finite "
+                "scores on the training data; the detector cannot set a "
+                "threshold."
+            )
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.estimator_ = estimator
+        return self
+
+    def score_samples(self, X):
+        """Score of each sample under the fitted model: higher is more normal.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``estimator_.score_samples(X)``.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each sample as an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 where ``decision_function(X) >= 0``, else -1.
+        """
+        decision = self.decision_function(X)
+        labels = np.ones(decision.shape[0], dtype=int)
+        labels[decision < 0] = -1
+        return labels
+
+    def score(self, X, y=None):
+        """Mean score of the samples (e.g. held-out log-likelihood).
+
+        Lets :class:`~sklearn.model_selection.GridSearchCV` without a
+        ``scoring`` choose the density model that generalises best.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self._make_estimator())
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.positive_only = inner.input_tags.positive_only
+        return tags

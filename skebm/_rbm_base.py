@@ -1,0 +1,588 @@
+"""Shared machinery of the RBM estimators (private).
+
+:class:`_BaseRBM` carries everything the RBM family shares: parameter
+validation, the epoch loop around the whole-epoch kernel, ``history_``,
+divergence checks, the log-partition estimate, and the inference methods.
+A subclass supplies its visible layer: ``_gaussian`` (the kernels' switch),
+the input-domain check, the initial visible parameters, and its standard
+deviations (none for Bernoulli units).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import (
+    EpochRecorder,
+    atomic_fit,
+    blas_pinned,
+    check_parameters_finite,
+    draw_seed,
+)
+from ._validation import as_kernel_input
+from .partition import (
+    MAX_EXACT_UNITS,
+    base_model,
+    rbm_ais_log_partition,
+    rbm_exact_log_partition,
+)
+
+#: Rows of the training data used for the per-epoch monitoring quantities.
+_MONITOR_ROWS = 256
+#: ``log_partition="auto"`` enumerates exactly when 2**n_small * n_large is
+#: at most this (about 0.5 s on one core).
+_AUTO_EXACT_COST = 2**25
+#: Largest change of a learned log-sigma per minibatch (sigma moves by at
+#: most about 10% per update; see ``rbm_epoch``).
+_MAX_LOG_SIGMA_STEP = 0.1
+
+
+def _batch_bounds(n_samples, batch_size):
+    """Minibatch boundaries, the same slices scikit-learn's RBM uses."""
+    n_batches = int(np.ceil(n_samples / batch_size))
+    slices = gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples)
+    starts = [s.start for s in slices]
+    return np.array(starts + [n_samples], dtype=np.int64)
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """RBM with binary hidden units; subclasses choose the visible layer."""
+
+    #: Visible units are Gaussian (True) or Bernoulli (False).
+    _gaussian = False
+    #: Per-epoch monitoring quantities recorded in ``history_``.
+    _history_keys = ("pseudo_log_likelihood", "reconstruction_error")
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
+        "n_ais_chains": [Interval(Integral, 2, None, closed="left")],
+        "n_ais_temperatures": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------ subclass hooks
+    def _check_values(self, X):
+        """Raise ``ValueError`` if X lies outside the visible units' domain."""
+
+    def _initial_visible(self, X, dtype):
+        """Initial ``(visible_bias, log_sigma, log_sigma_floor)``."""
+        zeros = np.zeros(X.shape[1], dtype)
+        return zeros, zeros.copy(), zeros.copy()
+
+    def _learns_sigma(self):
+        return False
+
+    def _log_sigma(self):
+        """Fitted log standard deviations, or None for Bernoulli units."""
+        return None
+
+    # ------------------------------------------------------------------ input
+    def _validate_X(self, X, *, reset, dtype=(np.float64, np.float32)):
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=dtype, reset=reset
+        )
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+            if not X.has_canonical_format:
+                X = X.copy()  # never touch the caller's matrix
+                X.sum_duplicates()
+        self._check_values(X)
+        return X
+
+    def _scaled(self, X):
+        """X in the kernels' coordinates (``X / sigma_`` for Gaussian units)."""
+        log_sigma = self._log_sigma()
+        if log_sigma is None or not np.any(log_sigma):
+            return X
+        inv_sigma = np.exp(-log_sigma).astype(X.dtype)
+        return sp.csr_matrix(X.multiply(inv_sigma)) if sp.issparse(X) else X * inv_sigma
+
+    def _scaled_visible_bias(self):
+        log_sigma = self._log_sigma()
+        b = self.intercept_visible_
+        if log_sigma is None:
+            return b
+        return np.ascontiguousarray(b * np.exp(-log_sigma), dtype=b.dtype)
+
+    # --------------------------------------------------------------- training
+    @atomic_fit
+    @blas_pinned
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 data trains in float32.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        X = self._validate_X(X, reset=True)
+        rng = check_random_state(self.random_state)
+        params = self._initial_parameters(X, rng)
+        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
+        history = self._train(X, params, self.n_iter, previous_history=None)
+        self._finish_fit(X, params, history)
+        return self
+
+    @atomic_fit
+    @blas_pinned
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one epoch over X, continuing from the current state.
+
+        X is split into minibatches of ``batch_size`` rows (unlike
+        scikit-learn's ``BernoulliRBM.partial_fit``, which takes X as one
+        minibatch), and the persistent chains ``h_samples_`` carry over
+        between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        first_call = not hasattr(self, "components_")
+        if first_call:
+            X = self._validate_X(X, reset=True)
+            rng = check_random_state(self.random_state)
+            params = self._initial_parameters(X, rng)
+            self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
+            previous = None
+        else:
+            X = self._validate_X(X, reset=False)
+            dtype = self.components_.dtype
+            X = X.astype(dtype, copy=False)
+            log_sigma = self._log_sigma()
+            params = {
+                "W": self.components_.copy(),
+                "b": self._scaled_visible_bias().astype(dtype),
+                "c": self.intercept_hidden_.copy(),
+                "log_sigma": (
+                    np.zeros(X.shape[1], dtype)
+                    if log_sigma is None
+                    else log_sigma.astype(dtype)
+                ),
+                "log_sigma_floor": self._log_sigma_floor.astype(dtype),
+                "h_samples": self._resized_chains(dtype),
+                "W_velocity": self._W_velocity.copy(),
+                "b_velocity": self._b_velocity.copy(),
+                "c_velocity": self._c_velocity.copy(),
+                "log_sigma_velocity": self._log_sigma_velocity.copy(),
+            }
+            previous = self.history_
+        history = self._train(X, params, 1, previous_history=previous)
+        self._finish_fit(X, params, history)
+        return self
+
+    def _resized_chains(self, dtype):
+        """Persistent chains, adapted if ``batch_size`` changed since fit."""
+        h = self.h_samples_.astype(dtype, copy=True)
+        if h.shape[0] == self.batch_size:
+            return h
+        out = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        n = min(h.shape[0], self.batch_size)
+        out[:n] = h[:n]
+        return out
+
+    def _initial_parameters(self, X, rng):
+        n_features, dtype = X.shape[1], X.dtype
+        # Drawn exactly as scikit-learn's BernoulliRBM draws it.
+        W = np.asarray(
+            rng.normal(0, 0.01, (self.n_components, n_features)), dtype=dtype
+        )
+        vis_bias, log_sigma, log_sigma_floor = self._initial_visible(X, dtype)
+        return {
+            "W": np.ascontiguousarray(W),
+            "b": vis_bias,
+            "c": np.zeros(self.n_components, dtype=dtype),
+            "log_sigma": log_sigma,
+            "log_sigma_floor": log_sigma_floor,
+            "h_samples": np.zeros((self.batch_size, self.n_components), dtype=dtype),
+            "W_velocity": np.zeros((self.n_components, n_features), dtype=dtype),
+            "b_velocity": np.zeros(n_features, dtype=dtype),
+            "c_velocity": np.zeros(self.n_components, dtype=dtype),
+            "log_sigma_velocity": np.zeros(n_features, dtype=dtype),
+        }
+
+    def _train(self, X, params, n_epochs, previous_history):
+        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
+        from ._kernels._cd import rbm_epoch
+        from ._kernels._rng import seed_state
+
+        name = type(self).__name__
+        n_samples = X.shape[0]
+        bounds = _batch_bounds(n_samples, self.batch_size)
+        dense, data, indices, indptr, is_sparse = as_kernel_input(X)
+        seed = draw_seed(self.random_state_)
+        rng_state = seed_state(seed, max(self.batch_size, int(np.diff(bounds).max())))
+        monitor = _Monitor(X, seed, params["W"].dtype, self._gaussian)
+        first_epoch = (
+            1 if previous_history is None else len(previous_history["epoch"]) + 1
+        )
+        recorder = EpochRecorder(name, self.verbose, previous_history, first_epoch)
+        learn_sigma = self._learns_sigma()
+        for _ in range(n_epochs):
+            rbm_epoch(
+                dense,
+                data,
+                indices,
+                indptr,
+                is_sparse,
+                bounds,
+                params["W"],
+                params["b"],
+                params["c"],
+                params["log_sigma"],
+                params["W_velocity"],
+                params["b_velocity"],
+                params["c_velocity"],
+                params["log_sigma_velocity"],
+                params["h_samples"],
+                rng_state,
+                float(self.learning_rate),
+                float(self.momentum),
+                float(self.weight_decay),
+                int(self.k),
+                bool(self.persistent),
+                self._gaussian,
+                learn_sigma,
+                params["log_sigma_floor"],
+                _MAX_LOG_SIGMA_STEP,
+            )
+            check_parameters_finite(
+                name,
+                recorder.epoch,
+                components_=params["W"],
+                intercept_visible_=params["b"],
+                intercept_hidden_=params["c"],
+                **({"sigma_": np.exp(params["log_sigma"])} if learn_sigma else {}),
+            )
+            values = monitor(params)
+            recorder.record(**{key: values[key] for key in self._history_keys})
+        return recorder.history(self._history_keys)
+
+    def _finish_fit(self, X, params, history):
+        """Estimate log Z, then set every fitted attribute at once."""
+        log_sigma = params["log_sigma"] if self._gaussian else None
+        vis_bias = params["b"]
+        if self._gaussian:  # the kernels learn a / sigma; report a
+            vis_bias = (vis_bias * np.exp(log_sigma)).astype(vis_bias.dtype)
+        log_z, stderr, method = self._estimate_log_partition(
+            X, params["W"], vis_bias, params["c"], log_sigma
+        )
+        self.components_ = params["W"]
+        self.intercept_visible_ = vis_bias
+        self.intercept_hidden_ = params["c"]
+        if self._gaussian:
+            self.sigma_ = np.exp(params["log_sigma"])
+        self.h_samples_ = params["h_samples"]
+        self._W_velocity = params["W_velocity"]
+        self._b_velocity = params["b_velocity"]
+        self._c_velocity = params["c_velocity"]
+        self._log_sigma_velocity = params["log_sigma_velocity"]
+        self._log_sigma_floor = params["log_sigma_floor"]
+        self._n_features_out = self.n_components
+        self.history_ = history
+        self.log_partition_ = log_z
+        self.log_partition_stderr_ = stderr
+        self.log_partition_method_ = method
+
+    def _estimate_log_partition(self, X, W, b, c, log_sigma):
+        mode = self.log_partition
+        if mode is None:
+            return None, None, None
+        gaussian = log_sigma is not None
+        n_hidden, n_visible = W.shape
+        if gaussian:
+            n_small, n_large = n_hidden, n_visible
+        else:
+            n_small, n_large = min(W.shape), max(W.shape)
+        exact_possible = n_small <= MAX_EXACT_UNITS
+        if mode == "exact" and not exact_possible:
+            layer = "hidden layer" if gaussian else "layer"
+            raise ValueError(
+                f"log_partition='exact' needs a {layer} of at most "
+                f"{MAX_EXACT_UNITS} units; this model has {n_visible} visible "
+                f"and {n_hidden} hidden units. Use 'ais' or 'auto'."
+            )
+        if mode == "exact" or (
+            mode == "auto"
+            and exact_possible
+            and 2**n_small * n_large <= _AUTO_EXACT_COST
+        ):
+            return rbm_exact_log_partition(W, b, c, log_sigma), 0.0, "exact"
+        eta, precision = base_model(X, b, log_sigma)
+        log_z, stderr = rbm_ais_log_partition(
+            W,
+            b,
+            c,
+            eta,
+            precision,
+            int(self.n_ais_chains),
+            int(self.n_ais_temperatures),
+            draw_seed(self.random_state_),
+            log_sigma,
+        )
+        return log_z, stderr, "ais"
+
+    # ------------------------------------------------------------- inference
+    @blas_pinned
+    def transform(self, X):
+        """Hidden-unit activation probabilities ``p(h = 1 | v = X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to be transformed.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            Latent representations of the data.
+        """
+        from ._kernels._layers import bernoulli_mean_
+
+        check_is_fitted(self)
+        X = self._scaled(self._validate_X(X, reset=False))
+        W = self.components_
+        pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
+        pre += self.intercept_hidden_
+        bernoulli_mean_(pre)
+        return pre
+
+    @blas_pinned
+    def free_energy(self, X):
+        """Free energy ``F(v)``, with ``p(v) = exp(-F(v)) / Z``.
+
+        Cheap: no partition function needed. See the class docstring for
+        the formula of each visible-unit type.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            Free energy of each row, in nats (float64).
+        """
+        from ._kernels._layers import bernoulli_free_energy_term, rbm_free_energy
+
+        check_is_fitted(self)
+        X = self._scaled(self._validate_X(X, reset=False))
+        W, b, c = self.components_, self._scaled_visible_bias(), self.intercept_hidden_
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X, dtype=W.dtype)
+            return rbm_free_energy(X, W, b, c, self._gaussian)
+        b64 = b.astype(np.float64)
+        linear = np.asarray(safe_sparse_dot(X, b64), dtype=np.float64).ravel()
+        if self._gaussian:
+            squares = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+            out = 0.5 * squares - linear + 0.5 * np.dot(b64, b64)
+        else:
+            out = -linear
+        pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
+        pre += c
+        bernoulli_free_energy_term(pre, out)
+        return out
+
+    def score_samples(self, X):
+        """Log-probability (or log density) ``log p(v)`` of each sample, in nats.
+
+        Computed as ``-free_energy(X) - log_partition_`` with ``log Z`` from
+        ``fit`` (exact or AIS, see ``log_partition``), so it is
+        deterministic. This differs on purpose from scikit-learn's
+        ``BernoulliRBM.score_samples``, which returns a stochastic
+        pseudo-likelihood.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(x)`` of each row.
+        """
+        check_is_fitted(self)
+        if self.log_partition_ is None:
+            raise ValueError(
+                "score_samples needs log Z, which was not estimated because "
+                "log_partition=None. Refit with log_partition='auto', or use "
+                "free_energy, or skebm.partition.ais_log_partition."
+            )
+        return -self.free_energy(X) - self.log_partition_
+
+    def score(self, X, y=None):
+        """Mean log-probability of the samples in X (see :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Average ``log p(x)`` in nats: higher is a better fit.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def _gibbs_chains(self, V_scaled, state, n_steps):
+        """Block Gibbs from scaled visible rows; samples in data units."""
+        from ._kernels._cd import rbm_gibbs
+
+        out = rbm_gibbs(
+            V_scaled,
+            self.components_,
+            self._scaled_visible_bias(),
+            self.intercept_hidden_,
+            state,
+            int(n_steps),
+            self._gaussian,
+        )
+        log_sigma = self._log_sigma()
+        if log_sigma is not None and np.any(log_sigma):
+            out *= np.exp(log_sigma).astype(out.dtype)
+        return out
+
+    @blas_pinned
+    def sample(self, n_samples=1, *, n_steps=200, random_state=None):
+        """Draw samples from the model by block Gibbs sampling.
+
+        Each chain starts from random visible units (fair coin flips for
+        binary units, ``N(intercept_visible_, sigma_²)`` for Gaussian ones)
+        and runs ``n_steps`` steps; the last visible sample is returned.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (independent chains).
+        n_steps : int, default=200
+            Gibbs steps per chain.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains. ``None`` uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples (dtype of ``components_``).
+        """
+        from ._kernels._cd import random_binary
+        from ._kernels._layers import gaussian_sample_
+
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        if not isinstance(n_steps, Integral) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        from ._kernels._rng import seed_state
+
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        state = seed_state(draw_seed(rng), n_samples)
+        W = self.components_
+        if self._gaussian:
+            v0 = np.tile(self._scaled_visible_bias(), (int(n_samples), 1))
+            gaussian_sample_(v0, np.ones(W.shape[1], W.dtype), state)
+        else:
+            v0 = random_binary(int(n_samples), W.shape[1], W[:1, :1], state)
+        return self._gibbs_chains(v0, state, n_steps)
+
+    def _one_gibbs_step(self, v):
+        from ._kernels._rng import seed_state
+
+        check_is_fitted(self)
+        v = self._validate_X(v, reset=False)
+        v = self._scaled(v)
+        v = v.toarray() if sp.issparse(v) else v
+        v = np.ascontiguousarray(v, dtype=self.components_.dtype)
+        state = seed_state(draw_seed(self.random_state_), v.shape[0])
+        return self._gibbs_chains(v, state, 1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class _Monitor:
+    """Per-epoch monitoring on a fixed subset of training rows.
+
+    ``pseudo_log_likelihood`` (Bernoulli units): ``n_features * log
+    sigmoid(F(ṽ) - F(v))`` with one feature flipped per row (scikit-learn's
+    proxy, but with the flipped features fixed by the seed, so it is
+    deterministic and comparable across epochs). ``reconstruction_error``:
+    mean squared difference, in data units, between the rows and their
+    mean-field reconstruction ``E[v | E[h | v]]``.
+    """
+
+    def __init__(self, X, seed, dtype, gaussian):
+        n = X.shape[0]
+        rows = np.unique(
+            np.linspace(0, n - 1, min(n, _MONITOR_ROWS)).round().astype(int)
+        )
+        V = X[rows]
+        V = V.toarray() if sp.issparse(V) else np.array(V)
+        self.gaussian = gaussian
+        self.V = np.ascontiguousarray(V, dtype=dtype)
+        if gaussian:
+            self.V_flip = self.V
+            return
+        flip = np.random.RandomState(seed % (2**32)).randint(0, X.shape[1], V.shape[0])
+        V_flip = V.copy()
+        idx = np.arange(V.shape[0])
+        V_flip[idx, flip] = 1 - V_flip[idx, flip]
+        self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
+
+    def __call__(self, params):
+        from ._kernels._cd import rbm_monitor
+
+        W, b, c = params["W"], params["b"], params["c"]
+        V = self.V
+        sigma = np.exp(params["log_sigma"]).astype(W.dtype)
+        if self.gaussian:
+            V = np.ascontiguousarray(V / sigma)
+        pll, err = rbm_monitor(V, self.V_flip, W, b, c, self.gaussian, sigma)
+        return {"pseudo_log_likelihood": pll, "reconstruction_error": err}

@@ -1,0 +1,132 @@
+"""skebm.EnergyOutlierDetector around skebm's density models."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.metrics import roc_auc_score
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skebm import BernoulliRBM, EnergyOutlierDetector, GaussianBernoulliRBM
+
+
+def planted(rng, n_in=600, n_out=30, n_features=6):
+    """Inliers on two correlated clusters; outliers off the clusters."""
+    centres = np.array([[2.0] * n_features, [-2.0] * n_features])
+    mix = rng.randint(0, 2, n_in)
+    inliers = centres[mix] + 0.5 * rng.normal(size=(n_in, n_features))
+    outliers = rng.uniform(-4, 4, size=(n_out, n_features))
+    # keep only outliers far from both clusters
+    far = (
+        np.min(np.linalg.norm(outliers[:, None, :] - centres[None], axis=2), axis=1)
+        > 3.0
+    )
+    return inliers, outliers[far]
+
+
+def gaussian_rbm(**kw):
+    return GaussianBernoulliRBM(n_components=8, n_iter=20, random_state=0, **kw)
+
+
+def test_planted_outliers_are_ranked_and_flagged(rng):
+    inliers, outliers = planted(rng)
+    assert len(outliers) >= 10
+    X_train = np.vstack([inliers[:500], outliers[:5]])
+    detector = EnergyOutlierDetector(gaussian_rbm(), contamination=0.05)
+    detector.fit(X_train)
+    X_test = np.vstack([inliers[500:], outliers[5:]])
+    y_test = np.r_[np.zeros(100), np.ones(len(outliers) - 5)]
+    auc = roc_auc_score(y_test, -detector.score_samples(X_test))
+    assert auc > 0.95, auc
+    # predict flags about `contamination` of the training set (ties aside)
+    flagged = np.mean(detector.predict(X_train) == -1)
+    assert abs(flagged - 0.05) <= 1.0 / len(X_train) + 1e-12
+    np.testing.assert_array_equal(
+        detector.decision_function(X_test),
+        detector.score_samples(X_test) - detector.offset_,
+    )
+    refit = EnergyOutlierDetector(gaussian_rbm(), contamination=0.05)
+    np.testing.assert_array_equal(refit.fit_predict(X_train), detector.predict(X_train))
+
+
+def test_scores_are_the_estimators_log_density(rng):
+    inliers, _ = planted(rng)
+    detector = EnergyOutlierDetector(gaussian_rbm()).fit(inliers)
+    model = gaussian_rbm().fit(inliers)
+    np.testing.assert_array_equal(
+        detector.score_samples(inliers), model.score_samples(inliers)
+    )
+    assert detector.estimator_ is not detector.estimator
+    assert not hasattr(detector.estimator, "components_")
+
+
+def test_pipeline_with_scaler_and_grid_search(rng):
+    inliers, outliers = planted(rng)
+    X = np.vstack([inliers, outliers]) * 100.0 + 7.0  # not standardised
+    y = np.r_[np.ones(len(inliers)), -np.ones(len(outliers))]
+    pipe = make_pipeline(StandardScaler(), EnergyOutlierDetector(gaussian_rbm()))
+    pipe.fit(X)
+    assert roc_auc_score(y, pipe.decision_function(X)) > 0.95
+    assert set(np.unique(pipe.predict(X))) == {-1, 1}
+    search = GridSearchCV(
+        EnergyOutlierDetector(gaussian_rbm()),
+        {"estimator__n_components": [1, 8]},
+        cv=3,
+    ).fit(StandardScaler().fit_transform(inliers))
+    # held-out log-likelihood (the default score) prefers the model that can
+    # represent two clusters
+    assert search.best_params_ == {"estimator__n_components": 8}
+    auc_search = GridSearchCV(
+        EnergyOutlierDetector(gaussian_rbm()),
+        {"contamination": [0.05, 0.1]},
+        scoring="roc_auc",
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+    ).fit(StandardScaler().fit_transform(X), y)
+    assert auc_search.best_score_ > 0.9
+
+
+def test_works_with_bernoulli_rbm_and_other_density_models(rng):
+    prototypes = (rng.rand(3, 20) < 0.5).astype(float)
+    flips = rng.rand(300, 20) < 0.05
+    X = np.abs(prototypes[rng.randint(0, 3, 300)] - flips)
+    noise = (rng.rand(20, 20) < 0.5).astype(float)
+    detector = EnergyOutlierDetector(
+        BernoulliRBM(n_components=6, n_iter=30, learning_rate=0.05, random_state=0)
+    ).fit(X)
+    y = np.r_[np.zeros(300), np.ones(20)]
+    scores = detector.score_samples(np.vstack([X, noise]))
+    assert roc_auc_score(y, -scores) > 0.95
+    gmm = EnergyOutlierDetector(GaussianMixture(2, random_state=0)).fit(X)
+    assert gmm.offset_ <= np.median(gmm.score_samples(X))
+
+
+def test_default_estimator_is_a_gaussian_rbm(rng):
+    inliers, _ = planted(rng, n_in=60)
+    detector = EnergyOutlierDetector().fit(inliers)
+    assert isinstance(detector.estimator_, GaussianBernoulliRBM)
+    assert detector.estimator is None
+
+
+class _NaNScorer(BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def score_samples(self, X):
+        return np.full(len(X), np.nan)
+
+
+def test_bad_parameters_and_non_finite_scores(rng):
+    X = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match="contamination"):
+        EnergyOutlierDetector(gaussian_rbm(), contamination=0.7).fit(X)
+    with pytest.raises(ValueError, match="estimator"):
+        EnergyOutlierDetector(StandardScaler()).fit(X)
+    with pytest.raises(ValueError, match="non-finite"):
+        EnergyOutlierDetector(_NaNScorer()).fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        EnergyOutlierDetector(gaussian_rbm()).fit(np.array([[np.nan, 1.0]] * 3))
+    detector = EnergyOutlierDetector(gaussian_rbm()).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        detector.predict(rng.normal(size=(3, 5)))
