@@ -9,7 +9,7 @@ resolved by name at load time, so kernels that use it can be cached on disk.
 """
 
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import overload
 
 
@@ -102,38 +102,17 @@ def _gemm_overload(trans_a, trans_b, alpha, a, b, beta, c):
     return impl
 
 
-#: Products with at least this many multiply-adds (m * n * k) are split in
-#: two column blocks computed on two threads. The split depends only on the
-#: shapes, never on the thread count, so results are the same bits with one
-#: thread or two. Measured here (784 x 500 weights): one block 39-42 GFLOP/s,
-#: two blocks 69 GFLOP/s at 100-1000 rows; below ~4M multiply-adds the
-#: thread hand-off costs more than it saves.
-PARALLEL_MIN_WORK = 2**22
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def _gemm_two_blocks(trans_a, trans_b, alpha, a, b, beta, c):
-    n = c.shape[1]
-    half = (n + 1) // 2
-    for block in prange(2):
-        c0 = block * half
-        c1 = min(n, c0 + half)
-        if trans_b:
-            gemm(trans_a, trans_b, alpha, a, b[c0:c1], beta, c[:, c0:c1])
-        else:
-            gemm(trans_a, trans_b, alpha, a, b[:, c0:c1], beta, c[:, c0:c1])
-
-
 @njit(nogil=True, cache=True)
 def matmul_add(trans_a, trans_b, alpha, a, b, beta, c):
-    """``c = alpha * op(a) @ op(b) + beta * c``; large products on 2 threads.
+    """``c = alpha * op(a) @ op(b) + beta * c`` (serial; BLAS pinned to one
+    thread by the estimators, so results never depend on the thread count).
 
-    BLAS itself must run single-threaded (the estimators pin it), so the
-    only parallelism is this fixed split.
+    An earlier version split large products into two column blocks computed
+    by a ``parallel=True`` helper (about 1.7x on 784 x 500 products). It is
+    gone: a cached kernel that calls a cached ``parallel=True`` function
+    segfaults when it was compiled in a process that loaded the parallel
+    function from the disk cache and is itself later loaded from the cache
+    (numba issue #8578, reproduced here with numba 0.68). Users hit that by
+    calling a new method in a new process, so correctness wins.
     """
-    m, n = c.shape
-    k = a.shape[0] if trans_a else a.shape[1]
-    if m * n * k >= PARALLEL_MIN_WORK and n >= 2:
-        _gemm_two_blocks(trans_a, trans_b, alpha, a, b, beta, c)
-    else:
-        gemm(trans_a, trans_b, alpha, a, b, beta, c)
+    gemm(trans_a, trans_b, alpha, a, b, beta, c)
