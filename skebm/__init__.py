@@ -10,15 +10,21 @@ __version__ = "0.1.0.dev0"
 
 _LAZY = {
     "BernoulliRBM": "skebm._rbm",
-    "EnergyOutlierDetector": "skebm._anomaly",
+    "BoltzmannMachine": "skebm._boltzmann",
     "GaussianBernoulliRBM": "skebm._rbm",
+    "EnergyOutlierDetector": "skebm._anomaly",
+    "HopfieldNetwork": "skebm._hopfield",
+    "ModernHopfieldNetwork": "skebm._hopfield",
     "partition": "skebm.partition",
 }
 
 __all__ = [
     "BernoulliRBM",
+    "BoltzmannMachine",
     "EnergyOutlierDetector",
     "GaussianBernoulliRBM",
+    "HopfieldNetwork",
+    "ModernHopfieldNetwork",
     "partition",
     "__version__",
 ]

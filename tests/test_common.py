@@ -13,8 +13,10 @@ with such a domain is checked twice:
 
 import inspect
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import validate_data
 
 import skebm
 
@@ -22,6 +24,9 @@ import skebm
 _FAST_PARAMS = {
     "BernoulliRBM": dict(
         n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
+    ),
+    "BoltzmannMachine": dict(
+        n_hidden=2, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
     "GaussianBernoulliRBM": dict(
         n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
@@ -35,6 +40,8 @@ _FAST_PARAMS = {
             random_state=0,  # the checks only seed top-level random_state
         )
     ),
+    "HopfieldNetwork": dict(max_iter=20),
+    "ModernHopfieldNetwork": dict(max_iter=20),
 }
 
 # Checks whose generated X has values greater than 1.
@@ -61,8 +68,28 @@ _OUT_OF_UNIT_INTERVAL = [
     "check_n_features_in",
     "check_fit2d_predict1d",
 ]
-_UNIT_INTERVAL_ESTIMATORS = {"BernoulliRBM"}
+_UNIT_INTERVAL_ESTIMATORS = {"BernoulliRBM", "BoltzmannMachine"}
 _DOMAIN_CHECKS = ["check_positive_only_tag_during_fit", "check_fit_non_negative"]
+
+# HopfieldNetwork stores only binary {0, 1} or bipolar {-1, +1} patterns (no
+# scikit-learn tag says so): these checks feed it other values. Its
+# domain-free test variant maps x > 0 to +1 and the rest to -1 instead.
+_NOT_BINARY = _OUT_OF_UNIT_INTERVAL + [
+    "check_fit_score_takes_y",
+    "check_positive_only_tag_during_fit",
+    "check_dtype_object",
+    "check_estimators_nan_inf",
+]
+_BINARY_ESTIMATORS = {"HopfieldNetwork"}
+# ``max_iter`` of the Hopfield networks bounds the recall dynamics of each
+# transform call, not fit (storing patterns is one closed-form step), so
+# there is no ``n_iter_``: per-row counts come from recall(return_n_iter=True).
+_RECALL_MAX_ITER = {"HopfieldNetwork", "ModernHopfieldNetwork"}
+_RECALL_REASON = "max_iter bounds recall, not fit: no n_iter_ after fit"
+
+
+def _recall_max_iter(estimator):
+    return any(c.__name__ in _RECALL_MAX_ITER for c in type(estimator).__mro__)
 
 
 def all_estimators():
@@ -90,12 +117,34 @@ class BernoulliRBMAnyRange(skebm.BernoulliRBM):
 _DOMAIN_FREE = {"BernoulliRBM": BernoulliRBMAnyRange}
 
 
+class BoltzmannMachineAnyRange(skebm.BoltzmannMachine):
+    """Test-only variant with the [0, 1] domain check switched off."""
+
+    def _check_values(self, X):
+        pass
+
+
+_DOMAIN_FREE["BoltzmannMachine"] = BoltzmannMachineAnyRange
+
+
+class HopfieldNetworkAnySign(skebm.HopfieldNetwork):
+    """Test-only variant that accepts any real X: x > 0 becomes +1, the rest
+    -1 (bipolar encoding), instead of rejecting non-binary values."""
+
+    def _bipolar(self, X, *, reset):
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+        return X, np.where(X > 0, 1.0, -1.0), "bipolar"
+
+
+_DOMAIN_FREE["HopfieldNetwork"] = HopfieldNetworkAnySign
+
+
 def _domain_free_instances():
     names = {cls.__name__ for cls in all_estimators()}
-    assert _UNIT_INTERVAL_ESTIMATORS <= names
+    assert _UNIT_INTERVAL_ESTIMATORS | _BINARY_ESTIMATORS <= names
     return [
         _DOMAIN_FREE[name](**_FAST_PARAMS[name])
-        for name in sorted(_UNIT_INTERVAL_ESTIMATORS)
+        for name in sorted(_UNIT_INTERVAL_ESTIMATORS | _BINARY_ESTIMATORS)
     ]
 
 
@@ -103,11 +152,22 @@ def _expected_failed_checks(estimator):
     if type(estimator).__name__ in _UNIT_INTERVAL_ESTIMATORS:
         reason = "the check feeds values > 1; the estimator's units are binary"
         return {name: reason for name in _OUT_OF_UNIT_INTERVAL}
+    if type(estimator).__name__ in _BINARY_ESTIMATORS:
+        reason = "the check feeds values other than {0, 1} or {-1, +1}"
+        return {
+            **{name: reason for name in _NOT_BINARY},
+            "check_transformer_n_iter": _RECALL_REASON,
+        }
+    if _recall_max_iter(estimator):
+        return {"check_transformer_n_iter": _RECALL_REASON}
     return {}
 
 
 def _expected_failed_domain_free(estimator):
     reason = "asserts the domain check that this test-only variant switches off"
+    if _recall_max_iter(estimator):
+        # HopfieldNetworkAnySign: it has no positive_only tag to assert
+        return {"check_transformer_n_iter": _RECALL_REASON}
     return {name: reason for name in _DOMAIN_CHECKS}
 
 

@@ -1,0 +1,643 @@
+"""General Boltzmann machines: fully connected binary units, optional hidden
+units, sequential Gibbs sampling (``n_hidden=0`` is the Ising model)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import logit, logsumexp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import (
+    EpochRecorder,
+    atomic_fit,
+    blas_pinned,
+    check_parameters_finite,
+    draw_seed,
+)
+from ._rbm_base import _batch_bounds
+from ._validation import check_unit_interval
+from .partition import ais_schedule
+
+#: ``log_partition="auto"`` enumerates every state up to this many units.
+_AUTO_EXACT_UNITS = 20
+#: ``log_partition="exact"`` refuses machines with more units than this.
+_MAX_EXACT_UNITS = 24
+#: ``method="exact"`` enumerates 2**n_features states per minibatch.
+_MAX_EXACT_TRAIN_FEATURES = 16
+#: ``energy`` and ``score_samples`` enumerate 2**n_hidden states per row.
+_MAX_ENUMERATED_HIDDEN = 16
+#: ``transform`` is exact (enumeration) up to this many hidden units.
+_EXACT_TRANSFORM_HIDDEN = 12
+#: Mean-field stopping rule used by ``transform`` and the monitor.
+_MEAN_FIELD_MAX_ITER = 200
+_MEAN_FIELD_TOL = 1e-8
+#: Rows of the training data used for the per-epoch monitoring quantity.
+_MONITOR_ROWS = 256
+_HISTORY_KEYS = ("pseudo_log_likelihood",)
+
+
+def _base_rate_bias(X):
+    """Smoothed log-odds of the column means (Laplace smoothing, as
+    ``partition.base_rate_bias``), clipped so it stays finite for any X."""
+    p = (X.sum(axis=0) + 1.0) / (X.shape[0] + 2.0)
+    return logit(np.clip(p, 1e-6, 1.0 - 1e-6))
+
+
+class BoltzmannMachine(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Boltzmann machine with fully connected binary visible and hidden units.
+
+    The model is the energy
+
+    .. math:: U(x) = -\\Big(\\sum_{i<j} W_{ij} x_i x_j + \\sum_i b_i x_i\\Big),
+              \\qquad p(x) = \\frac{e^{-U(x)}}{Z},
+
+    over binary units ``x = (v, h)``: ``n_features`` visible units followed
+    by ``n_hidden`` hidden units, with any unit connected to any other
+    (``W = coef_``, symmetric with zero diagonal, ``b = intercept_``).
+    ``n_hidden=0`` is the fully visible Boltzmann machine (Ising model with
+    0/1 spins). Sampling updates one unit at a time (sequential Gibbs
+    sweeps in compiled kernels, all chains in one call). See the user
+    guide, :ref:`boltzmann`.
+
+    Parameters
+    ----------
+    n_hidden : int, default=0
+        Number of hidden units.
+    method : {"sml", "pseudolikelihood", "exact"}, default="sml"
+        Training objective and gradient. ``"sml"``: stochastic maximum
+        likelihood (persistent fantasy chains, Younes 1989 / Tieleman
+        2008). ``"pseudolikelihood"``: gradient ascent on the
+        pseudo-log-likelihood ``Σ_i log p(x_i | x_-i)`` (convex; Besag
+        1975). ``"exact"``: the exact likelihood gradient, by enumerating
+        all ``2**n_features`` states (at most 16 features). The last two
+        need ``n_hidden=0``.
+    learning_rate : float, default=0.05
+        Step size; gradients are means over the minibatch.
+    batch_size : int, default=10
+        Rows per minibatch (one parameter update per minibatch).
+    n_iter : int, default=10
+        Number of epochs (passes over the training data).
+    n_sweeps : int, default=1
+        Sequential Gibbs sweeps over all units of each persistent chain per
+        minibatch (``"sml"`` only).
+    positive_phase : {"mean_field", "gibbs"}, default="mean_field"
+        How the hidden units are filled in with the visible units clamped
+        to a training row (``"sml"`` with hidden units only): sequential
+        mean-field updates (deterministic; Salakhutdinov & Hinton 2009) or
+        Gibbs sweeps over the hidden units.
+    n_positive_sweeps : int, default=10
+        Mean-field sweeps (stopping early once converged) or Gibbs sweeps
+        over the hidden units per training row, starting from ``h = 0``.
+    n_chains : int or None, default=None
+        Number of persistent chains; ``None`` uses ``batch_size``.
+    momentum : float, default=0.0
+        Momentum of the parameter updates, in [0, 1).
+    weight_decay : float, default=0.0
+        L2 penalty on ``coef_`` (not on ``intercept_``).
+    log_partition : {"auto", "exact", "ais"} or None, default="auto"
+        How ``log Z`` is computed at the end of ``fit`` for
+        :meth:`score_samples`. ``"exact"`` enumerates all states (at most
+        24 units); ``"ais"`` runs annealed importance sampling with tempered
+        sequential Gibbs sweeps; ``"auto"``: exact up to 20 units, else AIS.
+        ``None`` skips it.
+    n_ais_chains : int, default=100
+        Number of AIS runs.
+    n_ais_temperatures : int, default=1000
+        Intermediate distributions (one sweep each) per AIS run.
+    verbose : int, default=0
+        If positive, print one line per epoch (also kept in ``history_``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the chains and the AIS estimate.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_units, n_units)
+        Couplings ``W`` over ``n_units = n_features_in_ + n_hidden`` units
+        (visible first): symmetric, zero diagonal.
+    intercept_ : ndarray of shape (n_units,)
+        Biases ``b``.
+    chains_ : ndarray of shape (n_chains, n_units)
+        States of the persistent fantasy chains (``"sml"``), continued by
+        :meth:`partial_fit`; unused by the other methods.
+    log_partition_ : float or None
+        ``log Z`` in nats.
+    log_partition_stderr_ : float or None
+        Standard error of ``log_partition_`` (0.0 when exact).
+    log_partition_method_ : {"exact", "ais"} or None
+        How ``log_partition_`` was obtained.
+    history_ : dict of ndarray
+        One entry per epoch: ``epoch``, ``pseudo_log_likelihood`` (mean
+        over at most 256 training rows of ``Σ_i log p(v_i | v_-i, h)``, with
+        ``h`` the mean-field hidden marginals) and ``time`` (seconds).
+    random_state_ : RandomState
+        Generator that seeds later :meth:`partial_fit` calls.
+    n_features_in_ : int
+        Number of visible units (features seen during fit).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when they are all strings.
+
+    See Also
+    --------
+    BernoulliRBM : No visible-visible or hidden-hidden couplings, so each
+        layer is sampled in one block; much faster to train.
+
+    Notes
+    -----
+    Input must lie in [0, 1]: binary rows, or probabilities (used as
+    expected unit values in the training statistics). :meth:`score_samples`
+    is a log-probability only for binary rows. Sparse input is densified.
+    Everything is computed in float64.
+
+    References
+    ----------
+    .. [1] Ackley, D. H., Hinton, G. E. and Sejnowski, T. J. (1985). A
+       learning algorithm for Boltzmann machines. Cognitive Science 9.
+    .. [2] Besag, J. (1975). Statistical analysis of non-lattice data. The
+       Statistician 24(3).
+    .. [3] Salakhutdinov, R. and Hinton, G. (2009). Deep Boltzmann machines.
+       AISTATS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skebm import BoltzmannMachine
+    >>> X = np.array([[0, 0, 0], [1, 1, 0], [1, 1, 1], [0, 1, 1]])
+    >>> bm = BoltzmannMachine(method="pseudolikelihood", random_state=0).fit(X)
+    >>> bm.coef_.shape
+    (3, 3)
+    >>> float(np.exp(bm.score_samples(np.eye(3))).sum()) < 1
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_hidden": [Interval(Integral, 0, None, closed="left")],
+        "method": [StrOptions({"sml", "pseudolikelihood", "exact"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_sweeps": [Interval(Integral, 1, None, closed="left")],
+        "positive_phase": [StrOptions({"mean_field", "gibbs"})],
+        "n_positive_sweeps": [Interval(Integral, 1, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
+        "n_ais_chains": [Interval(Integral, 2, None, closed="left")],
+        "n_ais_temperatures": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_hidden=0,
+        *,
+        method="sml",
+        learning_rate=0.05,
+        batch_size=10,
+        n_iter=10,
+        n_sweeps=1,
+        positive_phase="mean_field",
+        n_positive_sweeps=10,
+        n_chains=None,
+        momentum=0.0,
+        weight_decay=0.0,
+        log_partition="auto",
+        n_ais_chains=100,
+        n_ais_temperatures=1000,
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_hidden = n_hidden
+        self.method = method
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.n_sweeps = n_sweeps
+        self.positive_phase = positive_phase
+        self.n_positive_sweeps = n_positive_sweeps
+        self.n_chains = n_chains
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.log_partition = log_partition
+        self.n_ais_chains = n_ais_chains
+        self.n_ais_temperatures = n_ais_temperatures
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ input
+    def _validate_X(self, X, *, reset):
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=reset
+        )
+        self._check_values(X)
+        X = X.toarray() if sp.issparse(X) else X
+        # a private C-contiguous copy only when needed; never written to
+        return np.ascontiguousarray(X, dtype=np.float64)
+
+    def _check_values(self, X):
+        check_unit_interval(X, type(self).__name__)
+
+    def _check_method(self, n_features):
+        if self.method in ("exact", "pseudolikelihood") and self.n_hidden > 0:
+            raise ValueError(
+                f"method={self.method!r} is only available for a fully visible "
+                f"machine (n_hidden=0); got n_hidden={self.n_hidden}. Use "
+                f"method='sml'."
+            )
+        if self.method == "exact" and n_features > _MAX_EXACT_TRAIN_FEATURES:
+            raise ValueError(
+                f"method='exact' enumerates all 2**n_features states and "
+                f"accepts at most {_MAX_EXACT_TRAIN_FEATURES} features; got "
+                f"{n_features}. Use method='pseudolikelihood' or 'sml'."
+            )
+
+    # --------------------------------------------------------------- training
+    @atomic_fit
+    @blas_pinned
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : BoltzmannMachine
+            The fitted model.
+        """
+        X = self._validate_X(X, reset=True)
+        self._check_method(X.shape[1])
+        rng = check_random_state(self.random_state)
+        params = self._initial_parameters(X, rng)
+        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
+        history = self._train(X, params, self.n_iter, previous_history=None)
+        self._finish_fit(X, params, history)
+        return self
+
+    @atomic_fit
+    @blas_pinned
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one epoch over X, continuing from the current state.
+
+        X is split into minibatches of ``batch_size`` rows; the persistent
+        chains ``chains_`` and the momentum carry over between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : BoltzmannMachine
+            The fitted model.
+        """
+        if not hasattr(self, "coef_"):
+            X = self._validate_X(X, reset=True)
+            self._check_method(X.shape[1])
+            rng = check_random_state(self.random_state)
+            params = self._initial_parameters(X, rng)
+            self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
+            previous = None
+        else:
+            X = self._validate_X(X, reset=False)
+            self._check_method(X.shape[1])
+            if self.coef_.shape[0] != X.shape[1] + self.n_hidden:
+                raise ValueError(
+                    f"n_hidden changed since the model was fitted (it has "
+                    f"{self.coef_.shape[0] - X.shape[1]} hidden units, "
+                    f"n_hidden={self.n_hidden}); call fit instead."
+                )
+            params = {
+                "W": self.coef_.copy(),
+                "b": self.intercept_.copy(),
+                "W_velocity": self._W_velocity.copy(),
+                "b_velocity": self._b_velocity.copy(),
+                "chains": self._resized_chains(),
+            }
+            previous = self.history_
+        history = self._train(X, params, 1, previous_history=previous)
+        self._finish_fit(X, params, history)
+        return self
+
+    def _n_chains(self):
+        return self.batch_size if self.n_chains is None else self.n_chains
+
+    def _resized_chains(self):
+        """Persistent chains, adapted if ``n_chains`` changed since fit."""
+        n = self._n_chains()
+        if self.chains_.shape[0] == n:
+            return self.chains_.copy()
+        # fewer: keep the first ones; more: repeat the existing chains
+        return np.ascontiguousarray(np.resize(self.chains_, (n, self.chains_.shape[1])))
+
+    def _initial_parameters(self, X, rng):
+        n_visible = X.shape[1]
+        n = n_visible + self.n_hidden
+        W = np.triu(rng.normal(0, 0.01, (n, n)), 1)
+        b = np.zeros(n)
+        # visible biases start at the data's log-odds (Hinton 2012, §8.1)
+        b[:n_visible] = _base_rate_bias(X)
+        chains = (rng.uniform(size=(self._n_chains(), n)) < 0.5).astype(np.float64)
+        return {
+            "W": np.ascontiguousarray(W + W.T),
+            "b": b,
+            "W_velocity": np.zeros((n, n)),
+            "b_velocity": np.zeros(n),
+            "chains": chains,
+        }
+
+    def _train(self, X, params, n_epochs, previous_history):
+        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
+        from ._kernels import _boltzmann as kernels
+        from ._kernels._rng import seed_state
+
+        bounds = _batch_bounds(X.shape[0], self.batch_size)
+        seed = draw_seed(self.random_state_)
+        n_rng_rows = max(params["chains"].shape[0], int(np.diff(bounds).max()))
+        rng_state = seed_state(seed, n_rng_rows)
+        monitor = _Monitor(X)
+        first_epoch = (
+            1 if previous_history is None else len(previous_history["epoch"]) + 1
+        )
+        recorder = EpochRecorder(
+            type(self).__name__, self.verbose, previous_history, first_epoch
+        )
+        W, b = params["W"], params["b"]
+        common = (params["W_velocity"], params["b_velocity"])
+        hyper = (
+            float(self.learning_rate),
+            float(self.momentum),
+            float(self.weight_decay),
+        )
+        for _ in range(n_epochs):
+            if self.method == "sml":
+                kernels.bm_sml_epoch(
+                    X,
+                    bounds,
+                    W,
+                    b,
+                    *common,
+                    params["chains"],
+                    rng_state,
+                    *hyper,
+                    int(self.n_sweeps),
+                    int(self.n_positive_sweeps),
+                    self.positive_phase == "mean_field",
+                )
+            elif self.method == "pseudolikelihood":
+                kernels.bm_pseudolikelihood_epoch(X, bounds, W, b, *common, *hyper)
+            else:
+                kernels.bm_exact_epoch(X, bounds, W, b, *common, *hyper)
+            check_parameters_finite(
+                type(self).__name__, recorder.epoch, coef_=W, intercept_=b
+            )
+            recorder.record(pseudo_log_likelihood=monitor(W, b))
+        return recorder.history(_HISTORY_KEYS)
+
+    def _finish_fit(self, X, params, history):
+        """Estimate log Z, then set every fitted attribute at once."""
+        log_z, stderr, method = self._estimate_log_partition(
+            X, params["W"], params["b"]
+        )
+        self.coef_ = params["W"]
+        self.intercept_ = params["b"]
+        self.chains_ = params["chains"]
+        self._W_velocity = params["W_velocity"]
+        self._b_velocity = params["b_velocity"]
+        self._n_features_out = self.n_hidden
+        self.history_ = history
+        self.log_partition_ = log_z
+        self.log_partition_stderr_ = stderr
+        self.log_partition_method_ = method
+
+    def _estimate_log_partition(self, X, W, b):
+        from ._kernels._boltzmann import bm_ais, bm_log_partition
+        from ._kernels._rng import seed_state
+
+        mode = self.log_partition
+        n = b.size
+        if mode is None:
+            return None, None, None
+        if mode == "exact" and n > _MAX_EXACT_UNITS:
+            raise ValueError(
+                f"log_partition='exact' enumerates all 2**n_units states and "
+                f"accepts at most {_MAX_EXACT_UNITS} units; this machine has "
+                f"{n} ({X.shape[1]} visible + {self.n_hidden} hidden). Use "
+                f"'ais' or 'auto'."
+            )
+        if mode == "exact" or (mode == "auto" and n <= _AUTO_EXACT_UNITS):
+            return float(bm_log_partition(W, b)), 0.0, "exact"
+        base = np.zeros(n)
+        base[: X.shape[1]] = _base_rate_bias(X)
+        state = seed_state(draw_seed(self.random_state_), self.n_ais_chains)
+        log_w = bm_ais(W, b, base, ais_schedule(self.n_ais_temperatures), state)
+        log_z0 = np.logaddexp(0.0, base).sum()
+        w = np.exp(log_w - log_w.max())
+        stderr = w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())
+        log_z = log_z0 + logsumexp(log_w) - np.log(len(log_w))
+        return float(log_z), float(stderr), "ais"
+
+    # ------------------------------------------------------------- inference
+    def _check_enumerable_hidden(self, what):
+        if self.n_hidden > _MAX_ENUMERATED_HIDDEN:
+            raise ValueError(
+                f"{what} sums over the 2**n_hidden hidden states of each row "
+                f"and accepts at most {_MAX_ENUMERATED_HIDDEN} hidden units; "
+                f"this machine has {self.n_hidden}."
+            )
+
+    @blas_pinned
+    def transform(self, X):
+        """Hidden-unit marginals ``p(h_j = 1 | v = X)``.
+
+        Exact (by enumerating the hidden states) for at most 12 hidden
+        units; above that, the sequential mean-field approximation
+        (iterated until no marginal moves by more than 1e-8, at most 200
+        sweeps), which is exact when the hidden units are not coupled to
+        each other. A machine without hidden units has nothing to
+        transform into and raises ``ValueError``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations, values in [0, 1].
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_hidden)
+            Hidden marginals given each row.
+        """
+        from ._kernels._boltzmann import bm_mean_field, bm_visible_scores
+
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if self.n_hidden == 0:
+            raise ValueError(
+                "transform returns hidden-unit marginals, and this "
+                "BoltzmannMachine has n_hidden=0: use it as a density model "
+                "(score_samples, sample) or set n_hidden > 0."
+            )
+        if self.n_hidden <= _EXACT_TRANSFORM_HIDDEN:
+            return bm_visible_scores(X, self.coef_, self.intercept_, True)[1]
+        return bm_mean_field(
+            X, self.coef_, self.intercept_, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL
+        )
+
+    @blas_pinned
+    def energy(self, X):
+        """Energy of visible configurations, in nats.
+
+        With ``n_hidden=0`` this is ``U(v)``; with hidden units it is the
+        free energy ``F(v) = -log Σ_h exp(-U(v, h))`` (hidden units summed
+        out exactly; at most 16 of them), so that ``p(v) = exp(-F(v)) / Z``
+        in both cases. Cheap: no partition function needed.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations, values in [0, 1].
+
+        Returns
+        -------
+        energy : ndarray of shape (n_samples,)
+            Energy (free energy) of each row.
+        """
+        from ._kernels._boltzmann import bm_visible_scores
+
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_enumerable_hidden("energy")
+        return -bm_visible_scores(X, self.coef_, self.intercept_, False)[0]
+
+    def score_samples(self, X):
+        """Log-probability ``log p(v)`` of each sample, in nats.
+
+        ``-energy(X) - log_partition_``, with ``log Z`` from the end of
+        ``fit`` (exact enumeration or AIS, see ``log_partition``), so it is
+        deterministic.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations (binary for a log-probability).
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(v)`` of each row.
+        """
+        check_is_fitted(self)
+        if self.log_partition_ is None:
+            raise ValueError(
+                "score_samples needs log Z, which was not estimated because "
+                "log_partition=None. Refit with log_partition='auto', or use "
+                "energy."
+            )
+        return -self.energy(X) - self.log_partition_
+
+    def score(self, X, y=None):
+        """Mean log-probability of the samples in X (see :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Average ``log p(v)`` in nats: higher is a better fit.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @blas_pinned
+    def sample(self, n_samples=1, *, n_sweeps=500, random_state=None):
+        """Draw visible samples by sequential Gibbs sampling.
+
+        Each chain starts from uniformly random units and runs ``n_sweeps``
+        sweeps over all units (visible and hidden); the visible part of the
+        last state is returned.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (independent chains).
+        n_sweeps : int, default=500
+            Gibbs sweeps per chain.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains. ``None`` uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Binary samples.
+        """
+        from ._kernels._boltzmann import bm_gibbs_
+        from ._kernels._rng import seed_state
+
+        check_is_fitted(self)
+        for name, value in (("n_samples", n_samples), ("n_sweeps", n_sweeps)):
+            if not isinstance(value, Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        n = self.intercept_.size
+        state = seed_state(draw_seed(rng), n_samples)
+        chains = (rng.uniform(size=(n_samples, n)) < 0.5).astype(np.float64)
+        bm_gibbs_(chains, self.coef_, self.intercept_, 0, int(n_sweeps), state)
+        return chains[:, : self.n_features_in_].copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags
+
+
+class _Monitor:
+    """``pseudo_log_likelihood`` on a fixed subset of training rows:
+    ``Σ_i log p(v_i | v_-i, h)`` over the visible units, with ``h`` the
+    mean-field hidden marginals (exact pseudo-likelihood when
+    ``n_hidden=0``); deterministic, comparable across epochs."""
+
+    def __init__(self, X):
+        n = X.shape[0]
+        rows = np.unique(
+            np.linspace(0, n - 1, min(n, _MONITOR_ROWS)).round().astype(int)
+        )
+        self.V = np.ascontiguousarray(X[rows])
+
+    def __call__(self, W, b):
+        from ._kernels._boltzmann import bm_mean_field, bm_pseudo_log_likelihood
+
+        n_visible = self.V.shape[1]
+        if b.size > n_visible:
+            H = bm_mean_field(self.V, W, b, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL)
+            states = np.ascontiguousarray(np.hstack([self.V, H]))
+        else:
+            states = self.V
+        return float(bm_pseudo_log_likelihood(states, W, b, n_visible))

@@ -1,0 +1,402 @@
+"""Hopfield networks: learning rules and recall dynamics.
+
+States are bipolar (``s_i = ±1``); the estimators map binary {0, 1} data to
+``2x - 1`` before calling.  The energy of a state is
+
+.. math:: E(s) = -\\tfrac12 s^\\top W s
+
+with a symmetric ``W`` whose diagonal is zero, so a unit's local field is
+``h_i = Σ_j W_ij s_j`` and flipping unit ``i`` changes the energy by
+``2 s_i h_i`` (its value before the flip).
+
+Recall keeps the local fields of every probe and updates them after each
+flip (``h += 2 s_i W_i``): a unit update costs O(1) when nothing changes
+and O(N) when a unit flips, instead of O(N) every time.  The initial fields
+of a block of probes come from one BLAS product.  Rounding makes a field
+that is exactly zero in exact arithmetic (common with the Hebbian rule,
+whose weights are multiples of 1/N) come out as ±1e-17, so fields with
+``|h_i| <= TIE_RTOL * max_i Σ_j |W_ij|`` count as ties, and a tie keeps the
+unit's state.
+
+Products go through the serial BLAS ``gemm`` bridge, not ``matmul_add``:
+a cached kernel that calls a ``parallel=True`` function (``matmul_add``
+calls one) and was compiled in a process that loaded that function from
+the cache segfaults when it is itself loaded from the cache (numba issue
+#8578; reproduced here with numba 0.68 by editing this module).
+
+Random numbers come from one xoshiro256** row per probe
+(:mod:`skebm._kernels._rng`).  Asynchronous recall draws a fresh random unit
+order (Fisher-Yates) at the start of every sweep; with ``temperature > 0``
+each unit update also draws one uniform.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._blas import gemm
+from ._layers import sigmoid
+from ._rng import u64_to_unit, xoshiro_step
+
+#: Relative size of a local field treated as zero (a tie).  A nonzero
+#: Hebbian field is at least 1/N in absolute value while a row of weights
+#: sums to at most p in absolute value, so the two cannot be confused for
+#: ``N * p < 1e10``; rounding in a float64 field of N terms (plus the drift
+#: of the incremental updates) stays many orders of magnitude below it.
+TIE_RTOL = 1e-10
+#: Probes whose fields are held in memory at once (their BLAS block).
+_PROBE_BLOCK = 256
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+# ------------------------------------------------------------------- RNG
+@njit(inline="always")
+def _mix64(z):
+    """SplitMix64's finaliser: a bijective scramble of 64 bits."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def probe_states(S, seed):
+    """One xoshiro256** state row per probe, from ``seed`` and the probe.
+
+    The row hashes the seed together with the probe's signs, so a probe's
+    random numbers do not depend on its position in the batch or on the
+    other probes: recall of a row is a function of the row (and the seed).
+    """
+    n, N = S.shape
+    state = np.empty((n, 4), dtype=np.uint64)
+    for r in range(n):
+        acc = _mix64(np.uint64(seed) + _GOLDEN)
+        word = np.uint64(0)
+        for j in range(N):
+            word = (word << np.uint64(1)) | np.uint64(1 if S[r, j] > 0 else 0)
+            if (j & 63) == 63 or j == N - 1:
+                acc = _mix64(acc ^ word) + _GOLDEN
+                word = np.uint64(0)
+        # SplitMix64 stream from the hash fills the four state words.
+        for k in range(4):
+            acc += _GOLDEN
+            state[r, k] = _mix64(acc)
+        if state[r, 0] == 0 and state[r, 1] == 0 and state[r, 2] == 0:
+            state[r, 3] |= np.uint64(1)  # never the all-zero state
+    return state
+
+
+@njit(inline="always")
+def _shuffle(order, s0, s1, s2, s3):
+    """Fisher-Yates shuffle of ``order`` in place; returns the RNG state."""
+    for i in range(order.shape[0] - 1, 0, -1):
+        x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+        j = int(u64_to_unit(x) * (i + 1))
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+    return s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True)
+def async_sweep_orders(state, row, n_units, n_sweeps):
+    """The unit orders of the first ``n_sweeps`` zero-temperature
+    asynchronous sweeps of generator ``row`` (advances ``state``).
+
+    :func:`hopfield_recall` draws exactly these (except for the last sweep
+    of a probe that reached a fixed point, whose order it does not need);
+    exposed so that references and benchmarks can replay the same dynamics.
+    """
+    orders = np.empty((n_sweeps, n_units), dtype=np.int64)
+    order = np.arange(n_units)
+    s0, s1, s2, s3 = state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+    for t in range(n_sweeps):
+        s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
+        orders[t] = order
+    state[row, 0], state[row, 1], state[row, 2], state[row, 3] = s0, s1, s2, s3
+    return orders
+
+
+# -------------------------------------------------------------- learning
+@njit(cache=True, nogil=True)
+def hebbian_update_(W, S):
+    """Hebb's rule, in place: ``W += Sᵀ S / N`` with the diagonal kept at 0.
+
+    ``S`` holds bipolar patterns as rows; ``W`` is ``(N, N)`` float64.
+    """
+    N = S.shape[1]
+    gemm(True, False, 1.0 / N, S, S, 1.0, W)
+    for i in range(N):
+        W[i, i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def storkey_update_(W, S):
+    """Storkey's rule (Storkey 1997), in place, one pattern at a time.
+
+    For each pattern ``ξ`` (a row of ``S``), with ``h_ij = Σ_{k≠i,j} W_ik ξ_k``:
+
+    ``W_ij += (ξ_i ξ_j - ξ_i h_ji - h_ij ξ_j) / N``  (i ≠ j).
+
+    With ``h_i = Σ_k W_ik ξ_k`` (zero diagonal) this is
+    ``(ξ_i ξ_j + 2 W_ij - (ξ_i h_j + h_i ξ_j)) / N``, computed in that
+    symmetric form so that ``W`` stays exactly symmetric.
+    """
+    n, N = S.shape
+    h = np.empty(N)
+    inv_n = 1.0 / N
+    for r in range(n):
+        x = S[r]
+        for i in range(N):
+            acc = 0.0
+            for j in range(N):
+                acc += W[i, j] * x[j]
+            h[i] = acc
+        for i in range(N):
+            xi = x[i]
+            hi = h[i]
+            for j in range(N):
+                if j != i:
+                    W[i, j] += inv_n * (
+                        (xi * x[j] + 2.0 * W[i, j]) - (xi * h[j] + hi * x[j])
+                    )
+
+
+def pseudoinverse_weights(S):
+    """Projection (pseudo-inverse) rule: ``W = S⁺ S`` with a zero diagonal.
+
+    ``S⁺ S`` projects onto the span of the patterns (Personnaz, Guyon and
+    Dreyfus 1986), so ``W ξ = ξ`` for every stored ``ξ``; with the diagonal
+    removed the field is ``(1 - P_ii) ξ_i``, of the same sign (or a tie), so
+    every stored pattern is still a fixed point (Kanter and Sompolinsky
+    1987).  LAPACK-bound, so plain NumPy (an SVD of the ``(p, N)`` patterns).
+    """
+    S = np.asarray(S, dtype=np.float64)
+    N = S.shape[1]
+    _, sv, Vt = np.linalg.svd(S, full_matrices=False)
+    if sv.size == 0 or sv[0] == 0.0:
+        return np.zeros((N, N))
+    rank = int(np.sum(sv > sv[0] * max(S.shape) * np.finfo(np.float64).eps))
+    V = Vt[:rank]
+    W = V.T @ V
+    W = 0.5 * (W + W.T)  # exactly symmetric whatever BLAS did
+    np.fill_diagonal(W, 0.0)
+    return np.ascontiguousarray(W)
+
+
+# ---------------------------------------------------------------- recall
+@njit(inline="always")
+def _sign_or_keep(h, s, tol):
+    if h > tol:
+        return 1.0
+    if h < -tol:
+        return -1.0
+    return s
+
+
+@njit(inline="always")
+def _is_fixed_point(s, h, tol):
+    """No unit would flip: every field agrees with its unit or is a tie."""
+    for i in range(s.shape[0]):
+        if s[i] * h[i] < -tol:
+            return False
+    return True
+
+
+@njit(inline="always")
+def _add_row(h, W, i, scale):
+    for j in range(h.shape[0]):
+        h[j] += scale * W[i, j]
+
+
+@njit(cache=True, nogil=True)
+def tie_tolerance(W):
+    """``TIE_RTOL * max_i Σ_j |W_ij|``: fields this small are ties."""
+    largest = 0.0
+    for i in range(W.shape[0]):
+        acc = 0.0
+        for j in range(W.shape[1]):
+            acc += abs(W[i, j])
+        largest = max(largest, acc)
+    return TIE_RTOL * largest
+
+
+@njit(cache=True, nogil=True)
+def hopfield_recall(
+    W, S, rng_state, synchronous, temperature, max_iter, n_iter, converged
+):
+    """Run the Hopfield dynamics from every row of ``S``, in place.
+
+    Parameters
+    ----------
+    W : (N, N) float64, symmetric, zero diagonal.
+    S : (n_probes, N) float64 bipolar states; overwritten by the final states.
+    rng_state : (n_probes, 4) uint64, one generator row per probe (advanced).
+    synchronous : bool
+        False: asynchronous sweeps, each unit once per sweep in a fresh
+        random order. True: all units at once from the previous state.
+    temperature : float
+        0: ``s_i ← sign(h_i)`` (a tie keeps ``s_i``). > 0: Glauber updates,
+        ``s_i ← +1`` with probability ``sigmoid(2 h_i / temperature)``.
+    max_iter : int
+        Maximum number of sweeps.
+    n_iter : (n_probes,) int64, out
+        Sweeps run per probe.
+    converged : (n_probes,) bool, out
+        Whether the last sweep changed no unit.
+
+    At zero temperature a probe stops at the first sweep that changes no
+    unit (a fixed point), and synchronous recall also stops on a 2-cycle
+    (the units changed in a step are the ones changed in the step before,
+    so the state alternates forever; ``converged`` is then False). With
+    ``temperature > 0`` every probe runs ``max_iter`` sweeps (a sample of
+    the Glauber chain); ``converged`` reports whether the last sweep left
+    the state unchanged.
+    """
+    n, N = S.shape
+    tol = tie_tolerance(W)
+    stochastic = temperature > 0.0
+    beta2 = 2.0 / temperature if stochastic else 0.0
+    H = np.empty((min(n, _PROBE_BLOCK), N))
+    order = np.empty(N, dtype=np.int64)
+    changed = np.empty(N, dtype=np.int64)
+    previous = np.empty(N, dtype=np.int64)
+    for start in range(0, n, _PROBE_BLOCK):
+        stop = min(n, start + _PROBE_BLOCK)
+        Hb = H[: stop - start]
+        gemm(False, False, 1.0, S[start:stop], W, 0.0, Hb)  # W symmetric
+        for r in range(start, stop):
+            s = S[r]
+            h = Hb[r - start]
+            s0, s1, s2, s3 = (
+                rng_state[r, 0],
+                rng_state[r, 1],
+                rng_state[r, 2],
+                rng_state[r, 3],
+            )
+            for i in range(N):
+                order[i] = i
+            n_iter[r] = 0
+            converged[r] = False
+            n_previous = -1
+            for sweep in range(max_iter):
+                n_changed = 0
+                if not synchronous:
+                    if not stochastic and _is_fixed_point(s, h, tol):
+                        # a sweep in any order would change nothing: skip
+                        # drawing its order
+                        n_iter[r] = sweep + 1
+                        converged[r] = True
+                        break
+                    s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
+                    for t in range(N):
+                        i = order[t]
+                        if stochastic:
+                            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                            p_up = sigmoid(beta2 * h[i])
+                            new = 1.0 if u64_to_unit(x) < p_up else -1.0
+                        else:
+                            new = _sign_or_keep(h[i], s[i], tol)
+                        if new != s[i]:
+                            s[i] = new
+                            n_changed += 1
+                            _add_row(h, W, i, 2.0 * new)
+                else:
+                    for i in range(N):
+                        if stochastic:
+                            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+                            p_up = sigmoid(beta2 * h[i])
+                            new = 1.0 if u64_to_unit(x) < p_up else -1.0
+                        else:
+                            new = _sign_or_keep(h[i], s[i], tol)
+                        if new != s[i]:
+                            changed[n_changed] = i
+                            n_changed += 1
+                    for k in range(n_changed):
+                        i = changed[k]
+                        s[i] = -s[i]
+                        _add_row(h, W, i, 2.0 * s[i])
+                n_iter[r] = sweep + 1
+                if n_changed == 0:
+                    converged[r] = True
+                    if not stochastic:
+                        break
+                else:
+                    converged[r] = False
+                if synchronous and not stochastic:
+                    if n_changed == n_previous:
+                        cycle = True
+                        for k in range(n_changed):
+                            if changed[k] != previous[k]:
+                                cycle = False
+                                break
+                        if cycle:
+                            break
+                    for k in range(n_changed):
+                        previous[k] = changed[k]
+                    n_previous = n_changed
+            rng_state[r, 0], rng_state[r, 1] = s0, s1
+            rng_state[r, 2], rng_state[r, 3] = s2, s3
+
+
+# ------------------------------------------------------ modern Hopfield
+@njit(inline="always")
+def _softmax_rows_(A):
+    for r in range(A.shape[0]):
+        top = A[r, 0]
+        for c in range(1, A.shape[1]):
+            top = max(top, A[r, c])
+        total = 0.0
+        for c in range(A.shape[1]):
+            A[r, c] = np.exp(A[r, c] - top)
+            total += A[r, c]
+        for c in range(A.shape[1]):
+            A[r, c] /= total
+
+
+@njit(cache=True, nogil=True)
+def modern_hopfield_retrieve(X, Q, beta, max_iter, tol, n_iter, converged):
+    """Modern Hopfield retrieval (Ramsauer et al. 2020), in place on ``Q``.
+
+    Repeats ``ξ ← Xᵀ softmax(β X ξ)`` for every row ``ξ`` of ``Q`` (float64,
+    ``(n, d)``) with the stored patterns as rows of ``X`` (``(p, d)``), until
+    the largest change of a coordinate is at most ``tol`` (``converged``)
+    or ``max_iter`` updates (``n_iter`` counts the updates applied). Rows
+    still moving are gathered into blocks, two BLAS products per block.
+    """
+    n, d = Q.shape
+    p = X.shape[0]
+    block = min(n, _PROBE_BLOCK)
+    Qa = np.empty((block, d))
+    Qn = np.empty((block, d))
+    A = np.empty((block, p))
+    active = np.arange(n)
+    n_active = n
+    for r in range(n):
+        n_iter[r] = 0
+        converged[r] = False
+    for it in range(max_iter):
+        if n_active == 0:
+            break
+        for b0 in range(0, n_active, block):
+            k = min(n_active, b0 + block) - b0
+            for t in range(k):
+                Qa[t] = Q[active[b0 + t]]
+            gemm(False, True, beta, Qa[:k], X, 0.0, A[:k])
+            _softmax_rows_(A[:k])
+            gemm(False, False, 1.0, A[:k], X, 0.0, Qn[:k])
+            for t in range(k):
+                r = active[b0 + t]
+                change = 0.0
+                for c in range(d):
+                    change = max(change, abs(Qn[t, c] - Qa[t, c]))
+                    Q[r, c] = Qn[t, c]
+                n_iter[r] = it + 1
+                converged[r] = change <= tol
+        kept = 0
+        for t in range(n_active):
+            if not converged[active[t]]:
+                active[kept] = active[t]
+                kept += 1
+        n_active = kept
