@@ -12,6 +12,18 @@ import numpy as np
 DIVERGENCE_LIMIT = 1e6
 
 
+def batch_bounds(n_samples, batch_size):
+    """Minibatch boundaries as an int64 array: minibatch ``i`` is rows
+    ``bounds[i]:bounds[i + 1]``. The same slices scikit-learn's
+    ``BernoulliRBM`` uses (``gen_even_slices``)."""
+    from sklearn.utils import gen_even_slices
+
+    n_batches = int(np.ceil(n_samples / batch_size))
+    slices = gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples)
+    starts = [s.start for s in slices]
+    return np.array(starts + [n_samples], dtype=np.int64)
+
+
 def draw_seed(rng):
     """One 63-bit seed from a RandomState (for the kernels' RNG streams)."""
     return int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))

@@ -19,11 +19,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     EpochRecorder,
     atomic_fit,
+    batch_bounds,
     blas_pinned,
     check_parameters_finite,
     draw_seed,
 )
-from ._rbm_base import _batch_bounds
 from ._validation import check_unit_interval
 from .partition import ais_schedule
 
@@ -372,7 +372,7 @@ class BoltzmannMachine(
         from ._kernels import _boltzmann as kernels
         from ._kernels._rng import seed_state
 
-        bounds = _batch_bounds(X.shape[0], self.batch_size)
+        bounds = batch_bounds(X.shape[0], self.batch_size)
         seed = draw_seed(self.random_state_)
         n_rng_rows = max(params["chains"].shape[0], int(np.diff(bounds).max()))
         rng_state = seed_state(seed, n_rng_rows)

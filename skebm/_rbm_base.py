@@ -18,7 +18,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     EpochRecorder,
     atomic_fit,
+    batch_bounds,
     blas_pinned,
     check_parameters_finite,
     draw_seed,
@@ -46,14 +47,6 @@ _AUTO_EXACT_COST = 2**25
 #: Largest change of a learned log-sigma per minibatch (sigma moves by at
 #: most about 10% per update; see ``rbm_epoch``).
 _MAX_LOG_SIGMA_STEP = 0.1
-
-
-def _batch_bounds(n_samples, batch_size):
-    """Minibatch boundaries, the same slices scikit-learn's RBM uses."""
-    n_batches = int(np.ceil(n_samples / batch_size))
-    slices = gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples)
-    starts = [s.start for s in slices]
-    return np.array(starts + [n_samples], dtype=np.int64)
 
 
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -244,7 +237,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         name = type(self).__name__
         n_samples = X.shape[0]
-        bounds = _batch_bounds(n_samples, self.batch_size)
+        bounds = batch_bounds(n_samples, self.batch_size)
         dense, data, indices, indptr, is_sparse = as_kernel_input(X)
         seed = draw_seed(self.random_state_)
         rng_state = seed_state(seed, max(self.batch_size, int(np.diff(bounds).max())))
