@@ -59,3 +59,23 @@ def test_kernels_are_cached_on_disk():
         "print(bad)"
     )
     assert out == "[]"
+
+
+def test_no_kernel_is_parallel():
+    # A cached kernel that calls a cached function containing parallel=True
+    # code segfaults when it was compiled in a process that loaded that
+    # function from the disk cache (numba #8578; reproduced with numba 0.68:
+    # fit in one process, a new method in a second, then that method again
+    # in a third). Until that is fixed upstream, kernels stay serial.
+    out = _run(
+        "import importlib, numba\n"
+        "par = []\n"
+        f"for m in {_KERNEL_MODULES!r}:\n"
+        "    mod = importlib.import_module('skebm._kernels.' + m)\n"
+        "    for name, v in vars(mod).items():\n"
+        "        if isinstance(v, numba.core.registry.CPUDispatcher) and "
+        "v.targetoptions.get('parallel'):\n"
+        "            par.append(m + '.' + name)\n"
+        "print(par)"
+    )
+    assert out == "[]"
