@@ -11,6 +11,8 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "BernoulliRBM": "skebm._rbm",
     "BoltzmannMachine": "skebm._boltzmann",
+    "DBNClassifier": "skebm._dbn",
+    "DeepBeliefNetwork": "skebm._dbn",
     "GaussianBernoulliRBM": "skebm._rbm",
     "EnergyOutlierDetector": "skebm._anomaly",
     "HopfieldNetwork": "skebm._hopfield",
@@ -21,6 +23,8 @@ _LAZY = {
 __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
+    "DBNClassifier",
+    "DeepBeliefNetwork",
     "EnergyOutlierDetector",
     "GaussianBernoulliRBM",
     "HopfieldNetwork",

@@ -28,6 +28,15 @@ _FAST_PARAMS = {
     "BoltzmannMachine": dict(
         n_hidden=2, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
+    # Gaussian first layer: the checks feed real values (the Bernoulli
+    # default is checked in tests/test_dbn.py with the domain check off).
+    "DBNClassifier": dict(
+        hidden_layer_sizes=(8, 6),
+        visible="gaussian",
+        pretrain_n_iter=2,
+        learning_rate_init=0.01,
+    ),
+    "DeepBeliefNetwork": dict(hidden_layer_sizes=(6, 4), visible="gaussian", n_iter=2),
     "GaussianBernoulliRBM": dict(
         n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
