@@ -183,4 +183,10 @@ def _hopfield_recall(X, y, n_probes=1000, noise=0.1):
 
 
 if __name__ == "__main__":
-    main()
+    from threadpoolctl import threadpool_limits
+
+    # Every model here (scikit-learn's too) runs with BLAS on one thread:
+    # OpenBLAS on two threads was several times slower for these small
+    # products on our two-core machine, and skebm pins it to one anyway.
+    with threadpool_limits(1, "blas"):
+        main()
