@@ -11,7 +11,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "BernoulliRBM": "skebm._rbm",
     "BoltzmannMachine": "skebm._boltzmann",
-    "DBNClassifier": "skebm._dbn",
+    "DBNClassifier": "skebm._dbn_classifier",
     "DeepBeliefNetwork": "skebm._dbn",
     "GaussianBernoulliRBM": "skebm._rbm",
     "EnergyOutlierDetector": "skebm._anomaly",

@@ -471,10 +471,25 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             int(n_steps),
             self._gaussian,
         )
+        return self._to_data_units(out)
+
+    def _to_data_units(self, V_scaled):
+        """In place: kernel (scaled) visible values -> data units."""
         log_sigma = self._log_sigma()
         if log_sigma is not None and np.any(log_sigma):
-            out *= np.exp(log_sigma).astype(out.dtype)
-        return out
+            V_scaled *= np.exp(log_sigma).astype(V_scaled.dtype)
+        return V_scaled
+
+    def _visible_mean(self, H):
+        """``E[v | h = H]`` in data units (the generative down-pass)."""
+        from ._kernels._layers import visible_mean_, visible_preactivation
+
+        W = self.components_
+        H = np.ascontiguousarray(H, dtype=W.dtype)
+        out = np.empty((H.shape[0], W.shape[1]), dtype=W.dtype)
+        visible_preactivation(H, W, self._scaled_visible_bias(), out)
+        visible_mean_(out, self._gaussian)
+        return self._to_data_units(out)
 
     @blas_pinned
     def sample(self, n_samples=1, *, n_steps=200, random_state=None):
