@@ -16,7 +16,7 @@ _LAZY = {
     "GaussianBernoulliRBM": "skebm._rbm",
     "EnergyOutlierDetector": "skebm._anomaly",
     "HopfieldNetwork": "skebm._hopfield",
-    "ModernHopfieldNetwork": "skebm._hopfield",
+    "ModernHopfieldNetwork": "skebm._modern_hopfield",
     "partition": "skebm.partition",
 }
 

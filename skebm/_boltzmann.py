@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logit, logsumexp
+from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -25,7 +25,7 @@ from ._base import (
     draw_seed,
 )
 from ._validation import check_unit_interval
-from .partition import ais_schedule
+from .partition import ais_schedule, base_rate_bias
 
 #: ``log_partition="auto"`` enumerates every state up to this many units.
 _AUTO_EXACT_UNITS = 20
@@ -43,13 +43,6 @@ _MEAN_FIELD_TOL = 1e-8
 #: Rows of the training data used for the per-epoch monitoring quantity.
 _MONITOR_ROWS = 256
 _HISTORY_KEYS = ("pseudo_log_likelihood",)
-
-
-def _base_rate_bias(X):
-    """Smoothed log-odds of the column means (Laplace smoothing, as
-    ``partition.base_rate_bias``), clipped so it stays finite for any X."""
-    p = (X.sum(axis=0) + 1.0) / (X.shape[0] + 2.0)
-    return logit(np.clip(p, 1e-6, 1.0 - 1e-6))
 
 
 class BoltzmannMachine(
@@ -357,7 +350,7 @@ class BoltzmannMachine(
         W = np.triu(rng.normal(0, 0.01, (n, n)), 1)
         b = np.zeros(n)
         # visible biases start at the data's log-odds (Hinton 2012, §8.1)
-        b[:n_visible] = _base_rate_bias(X)
+        b[:n_visible] = base_rate_bias(X, n_visible)
         chains = (rng.uniform(size=(self._n_chains(), n)) < 0.5).astype(np.float64)
         return {
             "W": np.ascontiguousarray(W + W.T),
@@ -449,7 +442,7 @@ class BoltzmannMachine(
         if mode == "exact" or (mode == "auto" and n <= _AUTO_EXACT_UNITS):
             return float(bm_log_partition(W, b)), 0.0, "exact"
         base = np.zeros(n)
-        base[: X.shape[1]] = _base_rate_bias(X)
+        base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
         state = seed_state(draw_seed(self.random_state_), self.n_ais_chains)
         log_w = bm_ais(W, b, base, ais_schedule(self.n_ais_temperatures), state)
         log_z0 = np.logaddexp(0.0, base).sum()

@@ -100,14 +100,27 @@ def ais_schedule(n_temperatures):
     )
 
 
+#: The base rates are clipped into [eps, 1 - eps] before the logit.
+_BASE_RATE_EPS = 1e-6
+
+
 def base_rate_bias(X, n_visible):
-    """Visible biases of the AIS base-rate model: smoothed logit of the data
-    means (Laplace smoothing keeps them finite); zeros without data."""
+    """Visible biases of a base-rate model: the log-odds of the Laplace-
+    smoothed column means of ``X`` (dense or sparse), float64; zeros when
+    ``X`` is None.
+
+    The smoothed means ``(sum + 1) / (n + 2)`` are clipped into
+    ``[1e-6, 1 - 1e-6]``, so the biases are finite for any finite ``X``
+    (columns outside [0, 1] included); for data in [0, 1] the clip only
+    binds with a million rows or more. Used as the AIS base model and as
+    the Boltzmann machine's initial visible biases.
+    """
     if X is None:
         return np.zeros(n_visible)
     n = X.shape[0]
     total = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
-    return logit((total + 1.0) / (n + 2.0))
+    rate = (total + 1.0) / (n + 2.0)
+    return logit(np.clip(rate, _BASE_RATE_EPS, 1.0 - _BASE_RATE_EPS))
 
 
 #: Smallest variance of the Gaussian AIS base model (scaled coordinates).
