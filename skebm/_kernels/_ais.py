@@ -34,7 +34,7 @@ from ._layers import (
     bernoulli_mean_sample_,
     fill_rows,
     gaussian_sample_,
-    softplus,
+    softplus_sum,
     summed_out_log_term,
 )
 
@@ -87,19 +87,18 @@ def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
     return running_max + np.log(running_sum)
 
 
-@njit(cache=True, nogil=True)
-def _annealed_log_f(pre, V, beta, eta, precision, gaussian, out):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _annealed_log_f(pre, V, beta, eta, precision, gaussian, out, tmp):
     """``out[r] = f_β(V[r])`` given hidden pre-activations ``pre = V Wᵀ + c``
-    and the interpolated visible natural parameters ``eta``/``precision``."""
+    and the interpolated visible natural parameters ``eta``/``precision``
+    (``tmp``: float64 scratch of ``n_hidden``)."""
     for r in range(V.shape[0]):
         acc = 0.0
         for i in range(V.shape[1]):
             acc += V[r, i] * eta[i]
             if gaussian:
                 acc -= 0.5 * precision[i] * V[r, i] * V[r, i]
-        for j in range(pre.shape[1]):
-            acc += softplus(beta * pre[r, j])
-        out[r] = acc
+        out[r] = acc + softplus_sum(pre[r], beta, tmp)
 
 
 @njit(cache=True, nogil=True)
@@ -129,6 +128,7 @@ def rbm_ais(
     pre = np.empty((n_chains, n_hidden), dtype)
     f_hi = np.empty(n_chains, np.float64)
     f_lo = np.empty(n_chains, np.float64)
+    tmp = np.empty(n_hidden, np.float64)
     log_w = np.zeros(n_chains, np.float64)
     eta = np.empty(n_visible, np.float64)
     precision = np.empty(n_visible, np.float64)
@@ -159,8 +159,8 @@ def rbm_ais(
         matmul_add(False, True, 1.0, V, W, 1.0, pre)
         _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision)
         _interpolate(beta_lo, vis_bias, base_eta, base_precision, eta_lo, precision_lo)
-        _annealed_log_f(pre, V, beta, eta, precision, gaussian, f_hi)
-        _annealed_log_f(pre, V, beta_lo, eta_lo, precision_lo, gaussian, f_lo)
+        _annealed_log_f(pre, V, beta, eta, precision, gaussian, f_hi, tmp)
+        _annealed_log_f(pre, V, beta_lo, eta_lo, precision_lo, gaussian, f_lo, tmp)
         for r in range(n_chains):
             log_w[r] += f_hi[r] - f_lo[r]
         if k == n_betas - 1:

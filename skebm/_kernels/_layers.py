@@ -32,6 +32,7 @@ from numba import njit
 
 from ._blas import matmul_add
 from ._rng import u64_to_unit, xoshiro_step
+from ._vmath import exp_nonpositive, log1p_unit
 
 #: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -39,17 +40,19 @@ HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 @njit(inline="always")
 def sigmoid(x):
-    """Logistic function, stable for large ``|x|``."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + np.exp(-x))
-    z = np.exp(x)
-    return z / (1.0 + z)
+    """Logistic function, stable for large ``|x|``; branch-free, so loops of
+    it vectorise in callers compiled with ``error_model="numpy"``."""
+    x = float(x)
+    z = exp_nonpositive(-abs(x))
+    s = 1.0 / (1.0 + z)
+    return s if x >= 0.0 else z * s
 
 
 @njit(inline="always")
 def softplus(x):
-    """``log(1 + exp(x))`` without overflow."""
-    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+    """``log(1 + exp(x))`` without overflow; branch-free like :func:`sigmoid`."""
+    x = float(x)
+    return max(x, 0.0) + log1p_unit(exp_nonpositive(-abs(x)))
 
 
 @njit(cache=True, nogil=True)
@@ -74,12 +77,17 @@ def visible_preactivation(H, W, vis_bias, out):
     matmul_add(False, False, 1.0, H, W, 1.0, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always")
+def _sigmoid_row_(row):
+    for c in range(row.shape[0]):
+        row[c] = sigmoid(row[c])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def bernoulli_mean_(pre):
     """In place: pre-activations -> ``p(u = 1 | pre)``."""
     for r in range(pre.shape[0]):
-        for c in range(pre.shape[1]):
-            pre[r, c] = sigmoid(pre[r, c])
+        _sigmoid_row_(pre[r])
 
 
 @njit(cache=True, nogil=True)
@@ -93,14 +101,17 @@ def bernoulli_sample_(probs, state):
         state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bernoulli_mean_sample_(pre, state):
-    """In place: pre-activations -> binary samples (sigmoid and draw fused)."""
+    """In place: pre-activations -> binary samples (row by row: a vectorised
+    sigmoid pass, then the draws)."""
     for r in range(pre.shape[0]):
+        row = pre[r]
+        _sigmoid_row_(row)
         s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
-        for c in range(pre.shape[1]):
+        for c in range(row.shape[0]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-            pre[r, c] = 1.0 if u64_to_unit(x) < sigmoid(pre[r, c]) else 0.0
+            row[c] = 1.0 if u64_to_unit(x) < row[c] else 0.0
         state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
 
 
@@ -161,14 +172,26 @@ def summed_out_log_term(pre, gaussian):
     return softplus(pre)
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always")
+def softplus_sum(row, scale, tmp):
+    """``sum_j softplus(scale * row[j])``: a vectorisable pass into the
+    float64 scratch ``tmp`` (at least as long as ``row``), then the sum in
+    order. Callers need ``error_model="numpy"`` for the vectorisation."""
+    n = row.shape[0]
+    for j in range(n):
+        tmp[j] = softplus(scale * row[j])
+    acc = 0.0
+    for j in range(n):
+        acc += tmp[j]
+    return acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def bernoulli_free_energy_term(pre, out):
     """``out[r] += -sum_j softplus(pre[r, j])`` (a summed-out binary layer)."""
+    tmp = np.empty(pre.shape[1], np.float64)
     for r in range(pre.shape[0]):
-        acc = 0.0
-        for c in range(pre.shape[1]):
-            acc += softplus(pre[r, c])
-        out[r] -= acc
+        out[r] -= softplus_sum(pre[r], 1.0, tmp)
 
 
 @njit(cache=True, nogil=True)

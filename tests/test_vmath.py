@@ -1,0 +1,82 @@
+"""The branch-free exp / log1p / sigmoid / softplus against NumPy's libm."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from skebm._kernels._layers import sigmoid, softplus
+from skebm._kernels._vmath import exp_nonpositive, log1p_unit
+
+
+def _vectorised(f):
+    @njit(error_model="numpy")
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = f(x[i])
+        return out
+
+    return apply
+
+
+_exp = _vectorised(exp_nonpositive)
+_log1p = _vectorised(log1p_unit)
+_sigmoid = _vectorised(sigmoid)
+_softplus = _vectorised(softplus)
+
+
+def _ulps(got, want):
+    """Error in units of the last place of ``want``."""
+    return np.abs(got - want) / np.spacing(np.abs(want))
+
+
+def _grid(lo, hi, n=200_001, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.concatenate([np.linspace(lo, hi, n), rng.uniform(lo, hi, n)])
+
+
+def test_exp_nonpositive_within_two_ulps():
+    x = np.concatenate([_grid(-708.0, 0.0), -np.logspace(-320, 2.5, 10_000), [0.0]])
+    assert _ulps(_exp(x), np.exp(x)).max() <= 2.0
+
+
+def test_exp_nonpositive_below_range_and_special_values():
+    out = _exp(np.array([-708.0, -708.01, -1e4, -np.inf, np.nan]))
+    assert _ulps(out[:1], np.exp([-708.0]))[0] <= 2.0
+    assert np.all(out[1:4] == 0.0)
+    assert np.isnan(out[4])
+
+
+def test_log1p_unit_within_three_ulps():
+    z = np.concatenate([_grid(0.0, 1.0), np.logspace(-320, 0, 10_000)])
+    z = z[z > 0]
+    assert _ulps(_log1p(z), np.log1p(z)).max() <= 3.0
+    assert _log1p(np.array([0.0]))[0] == 0.0
+    assert np.isnan(_log1p(np.array([np.nan]))[0])
+
+
+@pytest.mark.parametrize("scale", [1.0, 40.0, 700.0])
+def test_sigmoid_and_softplus_match_numpy(scale):
+    x = _grid(-scale, scale)
+    with np.errstate(over="ignore"):
+        sig = np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
+    # sigmoid: a few ulps from the exp, the division and the product
+    assert _ulps(_sigmoid(x), sig)[np.abs(x) < 708].max() <= 4.0
+    sp = np.logaddexp(0.0, x)
+    assert np.allclose(_softplus(x), sp, rtol=8e-16, atol=0.0)
+
+
+def test_sigmoid_softplus_extremes_are_finite_or_nan_propagating():
+    x = np.array([-np.inf, -1e6, 1e6, np.inf, np.nan])
+    s = _sigmoid(x)
+    assert s[2] == 1.0 and s[3] == 1.0 and s[0] == 0.0 and s[1] == 0.0
+    assert np.isnan(s[4])
+    sp = _softplus(x)
+    assert sp[0] == 0.0 and sp[2] == 1e6 and sp[3] == np.inf and np.isnan(sp[4])
+
+
+def test_float32_inputs():
+    x = np.linspace(-30, 30, 1001).astype(np.float32)
+    assert np.allclose(
+        _sigmoid(x), 1.0 / (1.0 + np.exp(-x.astype(np.float64))), rtol=1e-6
+    )
