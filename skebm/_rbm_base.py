@@ -232,8 +232,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _train(self, X, params, n_epochs, previous_history):
         """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
-        from ._kernels._cd import rbm_epoch
+        from ._kernels._cd import epoch_blocks, rbm_epoch
         from ._kernels._rng import seed_state
+        from ._kernels._sync import available_threads
 
         name = type(self).__name__
         n_samples = X.shape[0]
@@ -247,6 +248,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         )
         recorder = EpochRecorder(name, self.verbose, previous_history, first_epoch)
         learn_sigma = self._learns_sigma()
+        # Blocks from the parameters and shapes only (never from X's length
+        # or the thread count), so partial_fit and fit split alike.
+        n_blocks = epoch_blocks(
+            self.batch_size, self.batch_size, X.shape[1], self.n_components
+        )
+        n_threads = available_threads()
         for _ in range(n_epochs):
             rbm_epoch(
                 dense,
@@ -274,6 +281,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 learn_sigma,
                 params["log_sigma_floor"],
                 _MAX_LOG_SIGMA_STEP,
+                n_blocks=n_blocks,
+                n_threads=n_threads,
             )
             check_parameters_finite(
                 name,

@@ -154,10 +154,10 @@ def test_estimator_fitted_in_worker_scores_identically(client, digits, seed):
 
 # ------------------------------------------------------------- numba, threads
 def _fit_and_report_cache(X):
-    from skebm._kernels._cd import rbm_epoch
+    from skebm._kernels._cd import rbm_epoch_kernel
 
     BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
-    stats = rbm_epoch.stats
+    stats = rbm_epoch_kernel.stats
     return sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
 
 

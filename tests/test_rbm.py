@@ -166,13 +166,19 @@ def test_same_seed_same_result_different_seed_different(digits):
     assert not np.array_equal(a[0], c[0])
 
 
-def test_thread_count_does_not_change_results(digits):
+def test_thread_count_does_not_change_results(digits, monkeypatch):
     import numba
     from threadpoolctl import threadpool_limits
 
+    import skebm._kernels._sync as sync
+    from skebm._kernels._cd import epoch_blocks
+
     X = np.tile(digits[0], (2, 1))
+    # large enough for the epoch kernel to split its products in two blocks
+    assert epoch_blocks(200, 200, X.shape[1], 200) == 2
     results = []
     for n in (1, 2):
+        monkeypatch.setattr(sync, "available_threads", lambda n=n: n)
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
         with threadpool_limits(limits=n):
             est = BernoulliRBM(

@@ -1,0 +1,146 @@
+"""Two-thread epochs: the barrier, the launcher, and thread-count
+independence of the RBM epoch kernel (every mode it has)."""
+
+import threading
+
+import numpy as np
+import pytest
+from numba import njit
+
+from skebm._kernels._cd import epoch_blocks, rbm_epoch
+from skebm._kernels._rng import seed_state
+from skebm._kernels._sync import (
+    atomic_add,
+    atomic_load,
+    available_threads,
+    barrier,
+    run_threads,
+)
+
+
+@njit(nogil=True)
+def _rounds(counts, n_rounds, fail_at, tid, n_threads, sync):
+    """Each round every thread bumps its own count, then checks (after a
+    barrier) that all counts agree; a lost wake-up or a barrier that lets a
+    thread through early makes the check fail."""
+    for k in range(n_rounds):
+        if tid == 1 and k == fail_at:
+            raise ValueError("planted failure")
+        counts[tid] += 1
+        atomic_add(counts, n_threads, 1)
+        if not barrier(sync, n_threads):
+            return
+        for t in range(n_threads):
+            if counts[t] != k + 1:
+                counts[n_threads + 1] = 1  # record the violation
+        if atomic_load(counts, n_threads) != n_threads * (k + 1):
+            counts[n_threads + 1] = 1
+        if not barrier(sync, n_threads):
+            return
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_barrier_keeps_threads_in_step(n_threads):
+    counts = np.zeros(n_threads + 2, np.int64)
+    run_threads(_rounds, (counts, 20_000, -1), n_threads)
+    assert np.all(counts[:n_threads] == 20_000)
+    assert counts[n_threads] == n_threads * 20_000
+    assert counts[n_threads + 1] == 0
+
+
+def test_an_exception_in_one_thread_is_raised_and_releases_the_other():
+    counts = np.zeros(4, np.int64)
+    done = []
+    worker = threading.Thread(
+        target=lambda: done.append(
+            pytest.raises(ValueError, run_threads, _rounds, (counts, 1000, 5), 2)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the other thread stayed in its barrier"
+    assert "planted failure" in str(done[0].value)
+    assert counts[0] <= 6  # thread 0 left at the round where thread 1 failed
+
+
+def test_available_threads_follows_numba_num_threads(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    assert available_threads() == 1
+
+
+def test_blocks_depend_on_shapes_only():
+    assert epoch_blocks(10, 10, 64, 100) == 1  # digits, batch 10
+    assert epoch_blocks(10, 10, 784, 500) == 2  # MNIST shape, batch 10
+    assert epoch_blocks(1000, 1000, 64, 100) == 2
+
+
+def _problem(rng, gaussian, n=157, n_visible=37, n_hidden=23, batch=20):
+    if gaussian:
+        X = rng.normal(size=(n, n_visible))
+    else:
+        X = (rng.random((n, n_visible)) < 0.3).astype(float)
+    params = {
+        "W": 0.05 * rng.normal(size=(n_hidden, n_visible)),
+        "b": 0.1 * rng.normal(size=n_visible),
+        "c": 0.1 * rng.normal(size=n_hidden),
+        "log_sigma": 0.1 * rng.normal(size=n_visible),
+        "W_velocity": 0.01 * rng.normal(size=(n_hidden, n_visible)),
+        "b_velocity": np.zeros(n_visible),
+        "c_velocity": np.zeros(n_hidden),
+        "log_sigma_velocity": np.zeros(n_visible),
+        "h_samples": (rng.random((batch, n_hidden)) < 0.5).astype(float),
+        "rng": seed_state(3, batch),
+    }
+    bounds = np.r_[np.arange(0, n, batch), n].astype(np.int64)
+    return X, params, bounds
+
+
+def _epoch(X, params, bounds, mode, n_blocks, n_threads):
+    k, persistent, gaussian, learn_sigma, momentum = mode
+    p = {key: value.copy() for key, value in params.items()}
+    empty_i = np.zeros(1, np.int64)
+    rbm_epoch(
+        X, np.empty(0), empty_i[:0], empty_i, False, bounds,
+        p["W"], p["b"], p["c"], p["log_sigma"], p["W_velocity"],
+        p["b_velocity"], p["c_velocity"], p["log_sigma_velocity"],
+        p["h_samples"], p["rng"], 0.05, momentum, 0.001, k, persistent,
+        gaussian, learn_sigma, np.full(X.shape[1], -1.0), 0.1,
+        n_blocks=n_blocks, n_threads=n_threads,
+    )  # fmt: skip
+    return p
+
+
+_MODES = [  # k, persistent, gaussian, learn_sigma, momentum
+    (1, True, False, False, 0.0),
+    (3, True, False, False, 0.5),
+    (2, False, False, False, 0.0),
+    (1, True, True, False, 0.0),
+    (2, False, True, True, 0.9),
+    (1, True, True, True, 0.0),
+]
+
+
+@pytest.mark.parametrize("mode", _MODES)
+def test_two_threads_give_the_bits_of_one(mode):
+    X, params, bounds = _problem(np.random.default_rng(0), gaussian=mode[2])
+    one = _epoch(X, params, bounds, mode, n_blocks=2, n_threads=1)
+    two = _epoch(X, params, bounds, mode, n_blocks=2, n_threads=2)
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key], err_msg=key)
+    # ... and the epoch did something
+    assert not np.array_equal(one["W"], params["W"])
+
+
+@pytest.mark.parametrize("mode", _MODES)
+def test_two_blocks_compute_the_same_epoch_as_one(mode):
+    X, params, bounds = _problem(np.random.default_rng(1), gaussian=mode[2])
+    whole = _epoch(X, params, bounds, mode, n_blocks=1, n_threads=1)
+    split = _epoch(X, params, bounds, mode, n_blocks=2, n_threads=2)
+    for key in whole:
+        # the same random draws; only BLAS rounding of the split products
+        # differs, so parameters agree to rounding and samples exactly
+        np.testing.assert_allclose(split[key], whole[key], rtol=1e-10, atol=1e-13,
+                                   err_msg=key)  # fmt: skip
