@@ -57,6 +57,35 @@ autodoc_typehints = "none"
 # scikit-learn: their docstrings point into scikit-learn's own docs, which
 # would be unresolved references here.
 numpydoc_show_class_members = False
+
+
+def _sklearn_inherited_methods():
+    """``{"skebm.Name": [methods it inherits from scikit-learn]}``.
+
+    Autosummary's ``inherited_members`` counts everything not defined in the
+    class body, which would file the methods our estimators share through
+    skebm base classes (``fit``, ``score_samples`` of both RBMs) under
+    scikit-learn's; the template uses this instead.
+    """
+    import inspect
+
+    import skebm
+
+    out = {}
+    for name in skebm.__all__:
+        obj = getattr(skebm, name)
+        if not inspect.isclass(obj):
+            continue
+        inherited = []
+        for attr in dir(obj):
+            owner = next((k for k in obj.__mro__ if attr in vars(k)), None)
+            if owner is not None and not owner.__module__.startswith("skebm"):
+                inherited.append(attr)
+        out[f"skebm.{name}"] = inherited
+    return out
+
+
+autosummary_context = {"sklearn_inherited": _sklearn_inherited_methods()}
 numpydoc_show_inherited_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
