@@ -78,8 +78,8 @@ def visible_preactivation(H, W, vis_bias, out):
 
 
 @njit(inline="always")
-def _sigmoid_row_(row):
-    for c in range(row.shape[0]):
+def _sigmoid_row_(row, c0, c1):
+    for c in range(c0, c1):
         row[c] = sigmoid(row[c])
 
 
@@ -87,7 +87,16 @@ def _sigmoid_row_(row):
 def bernoulli_mean_(pre):
     """In place: pre-activations -> ``p(u = 1 | pre)``."""
     for r in range(pre.shape[0]):
-        _sigmoid_row_(pre[r])
+        _sigmoid_row_(pre[r], 0, pre.shape[1])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bernoulli_mean_columns_(pre, c0, c1):
+    """:func:`bernoulli_mean_` on columns ``c0:c1`` only.  Give it the whole
+    C-contiguous array: loops over a column range of its rows vectorise,
+    loops over the rows of a column slice do not."""
+    for r in range(pre.shape[0]):
+        _sigmoid_row_(pre[r], c0, c1)
 
 
 @njit(cache=True, nogil=True)
@@ -107,7 +116,7 @@ def bernoulli_mean_sample_(pre, state):
     sigmoid pass, then the draws)."""
     for r in range(pre.shape[0]):
         row = pre[r]
-        _sigmoid_row_(row)
+        _sigmoid_row_(row, 0, row.shape[0])
         s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
         for c in range(row.shape[0]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
