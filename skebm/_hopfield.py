@@ -302,6 +302,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ``return_n_iter`` is True.
         """
         from ._kernels._hopfield import hopfield_recall, probe_states
+        from ._kernels._sync import available_threads
 
         X, S = self._probes(X)
         n = S.shape[0]
@@ -317,6 +318,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             int(self.max_iter),
             n_iter,
             converged,
+            n_threads=available_threads(),
         )
         out = self._output(S, X.dtype)
         return (out, n_iter, converged) if return_n_iter else out

@@ -30,12 +30,31 @@ def energy(W, s):
     return -0.5 * s @ W @ s
 
 
-def recall(W, S, state, synchronous=False, temperature=0.0, max_iter=50):
+def recall(W, S, state, synchronous=False, temperature=0.0, max_iter=50, n_threads=1):
     S = S.copy()
     n_iter = np.zeros(len(S), dtype=np.int64)
     converged = np.zeros(len(S), dtype=bool)
-    hopfield_recall(W, S, state, synchronous, temperature, max_iter, n_iter, converged)
+    hopfield_recall(
+        W, S, state, synchronous, temperature, max_iter, n_iter, converged, n_threads
+    )
     return S, n_iter, converged
+
+
+@pytest.mark.parametrize(
+    "synchronous, temperature", [(False, 0.0), (True, 0.0), (False, 0.7)]
+)
+def test_recall_on_two_threads_gives_the_bits_of_one(rng, synchronous, temperature):
+    # more than two probe blocks (_PROBE_BLOCK = 256), so both threads work
+    P = bipolar(rng, 12, 120)
+    W = hebbian(P)
+    S = P[rng.randint(0, 12, 700)] * np.where(rng.rand(700, 120) < 0.2, -1.0, 1.0)
+    runs = [
+        recall(W, S, probe_states(S, 5), synchronous, temperature, 20, n_threads=t)
+        for t in (1, 2)
+    ]
+    for one, two in zip(*runs):
+        np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(runs[0][0], S)  # the dynamics did something
 
 
 def test_hebbian_update_is_outer_product_sum_with_zero_diagonal(rng):

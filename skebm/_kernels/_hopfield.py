@@ -36,6 +36,7 @@ from numba import njit
 from ._blas import gemm
 from ._layers import sigmoid
 from ._rng import u64_to_unit, xoshiro_step
+from ._sync import run_threads
 
 #: Relative size of a local field treated as zero (a tie).  A nonzero
 #: Hebbian field is at least 1/N in absolute value while a row of weights
@@ -222,9 +223,8 @@ def tie_tolerance(W):
     return TIE_RTOL * largest
 
 
-@njit(cache=True, nogil=True)
 def hopfield_recall(
-    W, S, rng_state, synchronous, temperature, max_iter, n_iter, converged
+    W, S, rng_state, synchronous, temperature, max_iter, n_iter, converged, n_threads=1
 ):
     """Run the Hopfield dynamics from every row of ``S``, in place.
 
@@ -253,16 +253,45 @@ def hopfield_recall(
     ``temperature > 0`` every probe runs ``max_iter`` sweeps (a sample of
     the Glauber chain); ``converged`` reports whether the last sweep left
     the state unchanged.
+
+    Probes are independent, so blocks of ``_PROBE_BLOCK`` probes are shared
+    out to ``n_threads`` threads (block ``k`` to thread ``k % n_threads``):
+    a probe's result depends only on the probe, the weights and the seed.
     """
+    n_blocks = -(-S.shape[0] // _PROBE_BLOCK)
+    args = (
+        W, S, rng_state, bool(synchronous), float(temperature), int(max_iter),
+        n_iter, converged, tie_tolerance(W),
+    )  # fmt: skip
+    run_threads(hopfield_recall_kernel, args, max(1, min(int(n_threads), n_blocks)))
+
+
+@njit(cache=True, nogil=True)
+def hopfield_recall_kernel(
+    W,
+    S,
+    rng_state,
+    synchronous,
+    temperature,
+    max_iter,
+    n_iter,
+    converged,
+    tol,
+    tid,
+    n_threads,
+    sync,
+):
+    """:func:`hopfield_recall` for the probe blocks of thread ``tid``
+    (``tol``: :func:`tie_tolerance` of ``W``; ``sync`` unused: the threads
+    never wait for each other)."""
     n, N = S.shape
-    tol = tie_tolerance(W)
     stochastic = temperature > 0.0
     beta2 = 2.0 / temperature if stochastic else 0.0
     H = np.empty((min(n, _PROBE_BLOCK), N))
     order = np.empty(N, dtype=np.int64)
     changed = np.empty(N, dtype=np.int64)
     previous = np.empty(N, dtype=np.int64)
-    for start in range(0, n, _PROBE_BLOCK):
+    for start in range(tid * _PROBE_BLOCK, n, n_threads * _PROBE_BLOCK):
         stop = min(n, start + _PROBE_BLOCK)
         Hb = H[: stop - start]
         gemm(False, False, 1.0, S[start:stop], W, 0.0, Hb)  # W symmetric
