@@ -181,6 +181,8 @@ def _thread_report(X):
     import numba
     from threadpoolctl import threadpool_info, threadpool_limits
 
+    from skebm._kernels._sync import available_threads
+
     def blas_threads():
         return [
             info["num_threads"]
@@ -212,6 +214,7 @@ def _thread_report(X):
         "blas_outside": outside,
         "blas_during_fit": during.samples,
         "numba_threads": numba.get_num_threads(),
+        "skebm_threads": available_threads(),
         "env": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", *WORKER_ENV)},
     }
 
@@ -233,3 +236,5 @@ def test_single_threaded_worker_runs_one_blas_and_numba_thread(client, digits):
         assert len(report["blas_during_fit"]) == 2
         assert all(set(threads) == {1} for threads in report["blas_during_fit"])
         assert report["numba_threads"] == 1
+        # skebm's epoch kernel would use two threads for large products
+        assert report["skebm_threads"] == 1
