@@ -144,3 +144,12 @@ def test_two_blocks_compute_the_same_epoch_as_one(mode):
         # differs, so parameters agree to rounding and samples exactly
         np.testing.assert_allclose(split[key], whole[key], rtol=1e-10, atol=1e-13,
                                    err_msg=key)  # fmt: skip
+
+
+def test_joblib_workers_share_the_cores():
+    # joblib's process workers set NUMBA_NUM_THREADS to cores // n_jobs, so
+    # a grid search with n_jobs=2 does not run 2 x 2 spinning threads.
+    from joblib import Parallel, cpu_count, delayed
+
+    got = Parallel(n_jobs=2)(delayed(available_threads)() for _ in range(2))
+    assert got == [max(1, cpu_count() // 2)] * 2

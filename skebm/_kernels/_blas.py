@@ -107,12 +107,11 @@ def matmul_add(trans_a, trans_b, alpha, a, b, beta, c):
     """``c = alpha * op(a) @ op(b) + beta * c`` (serial; BLAS pinned to one
     thread by the estimators, so results never depend on the thread count).
 
-    An earlier version split large products into two column blocks computed
-    by a ``parallel=True`` helper (about 1.7x on 784 x 500 products). It is
-    gone: a cached kernel that calls a cached ``parallel=True`` function
-    segfaults when it was compiled in a process that loaded the parallel
-    function from the disk cache and is itself later loaded from the cache
-    (numba issue #8578, reproduced here with numba 0.68). Users hit that by
-    calling a new method in a new process, so correctness wins.
+    Never ``parallel=True``: a cached kernel that calls a cached
+    ``parallel=True`` function segfaults when it was compiled in a process
+    that loaded the parallel function from the disk cache and is itself
+    later loaded from the cache (numba issue #8578, reproduced here with
+    numba 0.68). Kernels that want two cores split their products into
+    column blocks run by their own threads instead (:mod:`._sync`).
     """
     gemm(trans_a, trans_b, alpha, a, b, beta, c)
