@@ -367,3 +367,28 @@ def test_exact_log_partition_over_visible_layer_when_smaller(rng):
     W, b, c = tiny_rbm(rng, n_visible=3, n_hidden=9)
     ref = logsumexp(-exact.free_energy(exact.all_states(3), W, b, c))
     assert bernoulli_exact_log_partition(W, b, c) == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_monitor_matches_numpy_formulas(rng, dtype):
+    from skebm._kernels._cd import rbm_monitor
+
+    V = (rng.rand(40, 12) < 0.4).astype(dtype)
+    flip = rng.randint(0, 12, 40)
+    V_flip = V.copy()
+    V_flip[np.arange(40), flip] = 1 - V_flip[np.arange(40), flip]
+    W = rng.normal(0, 0.7, (9, 12)).astype(dtype)
+    b, c = rng.normal(size=12).astype(dtype), rng.normal(size=9).astype(dtype)
+    pll, err = rbm_monitor(V, V_flip, W, b, c, False, np.ones(12, dtype))
+
+    def free_energy(X):
+        X = X.astype(float)
+        return -X @ b - np.logaddexp(0, X @ W.T.astype(float) + c).sum(axis=1)
+
+    expected_pll = np.mean(
+        12 * -np.logaddexp(0, -(free_energy(V_flip) - free_energy(V)))
+    )
+    recon = expit(expit(V @ W.T + c) @ W + b)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert pll == pytest.approx(expected_pll, rel=rtol)
+    assert err == pytest.approx(np.mean((V - recon) ** 2), rel=rtol)

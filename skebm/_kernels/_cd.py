@@ -30,8 +30,9 @@ from ._layers import (
     bernoulli_mean_sample_,
     bernoulli_sample_,
     hidden_preactivation,
-    rbm_free_energy,
     softplus,
+    softplus_sum,
+    visible_energy_term,
     visible_mean_,
     visible_preactivation,
     visible_sample_,
@@ -486,30 +487,48 @@ def random_binary(n_rows, n_cols, dtype_like, rng_state):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def rbm_monitor(V, V_flip, W, vis_bias, hid_bias, gaussian, sigma):
     """Per-epoch monitoring on rows ``V`` (dense; scaled if Gaussian).
 
     Returns ``(pseudo_log_likelihood, reconstruction_error)``: the mean of
-    ``n_features * log sigmoid(F(V_flip) - F(V))`` (one feature flipped per
-    row; NaN for Gaussian units, where no flip exists) and the mean squared
-    error, in data units, of the mean-field reconstruction
-    ``E[v | E[h | v]]``.
+    ``n_features * log sigmoid(F(V_flip) - F(V))`` (``V_flip`` differs from
+    ``V`` in one feature per row; NaN for Gaussian units, where no flip
+    exists) and the mean squared error, in data units, of the mean-field
+    reconstruction ``E[v | E[h | v]]``.
+
+    Two products in all: the hidden pre-activations of ``V`` serve both
+    free energies (a flipped row's differ by the flipped columns of ``W``)
+    and the reconstruction.
     """
     n, n_visible = V.shape
+    n_hidden = W.shape[0]
+    pre = np.empty((n, n_hidden), W.dtype)
+    hidden_preactivation(V, W, hid_bias, pre)
     pll = np.nan
     if not gaussian:
-        fe = rbm_free_energy(V, W, vis_bias, hid_bias, False)
-        fe_flip = rbm_free_energy(V_flip, W, vis_bias, hid_bias, False)
+        fe = np.empty(n, np.float64)
+        fe_flip = np.empty(n, np.float64)
+        visible_energy_term(V, vis_bias, False, fe)
+        visible_energy_term(V_flip, vis_bias, False, fe_flip)
+        tmp = np.empty(n_hidden, np.float64)
+        pre_flip = np.empty(n_hidden, np.float64)
         pll = 0.0
         for r in range(n):
+            fe[r] -= softplus_sum(pre[r], 1.0, tmp)
+            for j in range(n_hidden):
+                pre_flip[j] = pre[r, j]
+            for c in range(n_visible):
+                delta = V_flip[r, c] - V[r, c]
+                if delta != 0.0:
+                    for j in range(n_hidden):
+                        pre_flip[j] += delta * W[j, c]
+            fe_flip[r] -= softplus_sum(pre_flip, 1.0, tmp)
             pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))
         pll /= n
-    H = np.empty((n, W.shape[0]), W.dtype)
-    hidden_preactivation(V, W, hid_bias, H)
-    bernoulli_mean_(H)
+    bernoulli_mean_(pre)
     R = np.empty((n, n_visible), W.dtype)
-    visible_preactivation(H, W, vis_bias, R)
+    visible_preactivation(pre, W, vis_bias, R)
     visible_mean_(R, gaussian)
     err = 0.0
     for r in range(n):
