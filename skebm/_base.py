@@ -121,6 +121,11 @@ def single_threaded_blas():
     from threadpoolctl import ThreadpoolController
 
     if _CONTROLLER is None:
+        # The kernels' products go through numba to SciPy's BLAS (its
+        # cython_blas), which may not be loaded yet; the controller only
+        # sees the libraries loaded when it is created.
+        import scipy.linalg.cython_blas  # noqa: F401
+
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
 

@@ -40,7 +40,10 @@ def _rounds(counts, n_rounds, fail_at, tid, n_threads, sync):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_barrier_keeps_threads_in_step(n_threads):
+def test_barrier_keeps_threads_in_step(n_threads, monkeypatch):
+    import skebm._kernels._sync as sync
+
+    monkeypatch.setattr(sync, "available_threads", lambda: n_threads)
     counts = np.zeros(n_threads + 2, np.int64)
     run_threads(_rounds, (counts, 20_000, -1), n_threads)
     assert np.all(counts[:n_threads] == 20_000)
@@ -153,3 +156,57 @@ def test_joblib_workers_share_the_cores():
 
     got = Parallel(n_jobs=2)(delayed(available_threads)() for _ in range(2))
     assert got == [max(1, cpu_count() // 2)] * 2
+
+
+def test_concurrent_kernels_share_the_threads(monkeypatch):
+    import time
+
+    import skebm._kernels._sync as sync
+
+    monkeypatch.setattr(sync, "available_threads", lambda: 2)
+    granted = []
+
+    def kernel(tid, n_threads, sync_state):  # any callable will do
+        if tid == 0:
+            granted.append(n_threads)
+        time.sleep(0.3)
+
+    callers = [
+        threading.Thread(target=run_threads, args=(kernel, (), 2)) for _ in range(2)
+    ]
+    for caller in callers:
+        caller.start()
+        time.sleep(0.05)  # the second starts while the first still runs
+    for caller in callers:
+        caller.join()
+    # two threads for the first, one for the second: two cores, not four
+    assert sorted(granted) == [1, 2]
+    assert sync._EXTRA_IN_USE == 0
+    run_threads(kernel, (), 2)
+    assert granted[-1] == 2  # released again
+
+
+def test_epoch_rejects_zero_blocks():
+    X, params, bounds = _problem(np.random.default_rng(0), gaussian=False)
+    with pytest.raises(ValueError, match="n_blocks"):
+        _epoch(X, params, bounds, _MODES[0], n_blocks=0, n_threads=1)
+
+
+def test_blas_pinning_reaches_the_kernels_blas():
+    # numba's products call SciPy's BLAS through scipy.linalg.cython_blas,
+    # which may load only after skebm created its threadpool controller.
+    import subprocess
+    import sys
+
+    code = (
+        "import skebm._base as base\n"
+        "with base.single_threaded_blas():\n"
+        "    import scipy.linalg.cython_blas\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    blas = [i for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "    print(len(blas), max(i['num_threads'] for i in blas))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) >= 1 and int(out[1]) == 1

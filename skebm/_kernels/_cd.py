@@ -152,6 +152,10 @@ def rbm_epoch(
     carries a ``1 / sigma`` factor, so a small ``sigma`` cannot blow up an
     update.
     """
+    if int(n_blocks) < 1 or int(n_threads) < 1:
+        raise ValueError(
+            f"n_blocks and n_threads must be >= 1, got {n_blocks} and {n_threads}"
+        )
     n_hidden, n_visible = W.shape
     max_batch = int(np.diff(batch_bounds).max()) if batch_bounds.size > 1 else 0
     max_neg = chain_hidden.shape[0] if persistent else max_batch

@@ -160,7 +160,10 @@ def span(n, block, n_blocks):
 
 def available_threads():
     """Threads a kernel may use: the CPUs this process may run on (cgroup
-    quotas included, via joblib) and ``NUMBA_NUM_THREADS``; 1 off POSIX."""
+    quotas included, via joblib) and ``NUMBA_NUM_THREADS``; 1 off POSIX.
+
+    :func:`run_threads` may grant fewer while other kernels of this process
+    run on several threads."""
     if os.name != "posix":
         return 1
     from joblib import cpu_count
@@ -169,31 +172,67 @@ def available_threads():
     return max(1, min(int(config.NUMBA_NUM_THREADS), cpu_count()))
 
 
+#: Extra threads (beyond their callers) that kernels of this process run on
+#: now; guarded by ``_EXTRA_LOCK``.
+_EXTRA_IN_USE = 0
+_EXTRA_LOCK = threading.Lock()
+
+
+def _claim_extra(wanted):
+    """Reserve up to ``wanted`` extra threads, so that fits running side by
+    side in threads of one process (joblib's threading backend, a dask
+    worker with several threads) do not each start spinning helpers on
+    cores the others use. Any grant gives the same results."""
+    global _EXTRA_IN_USE
+    with _EXTRA_LOCK:
+        budget = available_threads() - 1 - _EXTRA_IN_USE
+        granted = max(0, min(wanted, budget))
+        _EXTRA_IN_USE += granted
+    return granted
+
+
+def _release_extra(granted):
+    global _EXTRA_IN_USE
+    with _EXTRA_LOCK:
+        _EXTRA_IN_USE -= granted
+
+
 def run_threads(kernel, args, n_threads):
-    """Run ``kernel(*args, tid, n_threads, sync)`` on ``n_threads`` threads
-    (the calling one included) and return when all have finished; the
-    first exception raised by any of them is re-raised."""
+    """Run ``kernel(*args, tid, n, sync)`` on ``n <= n_threads`` threads (the
+    calling one included) and return when all have finished; the first
+    exception raised by any of them is re-raised.
+
+    ``n`` is ``n_threads`` less the threads other kernels of this process
+    hold right now; kernels must give the same results for every ``n``.
+    """
     sync = np.zeros(3, np.int64)
-    if n_threads <= 1:
+    extra = _claim_extra(int(n_threads) - 1) if n_threads > 1 else 0
+    if extra == 0:
         kernel(*args, 0, 1, sync)
         return
+    n = extra + 1
     errors = []
 
     def work(tid):
         try:
-            kernel(*args, tid, n_threads, sync)
+            kernel(*args, tid, n, sync)
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             errors.append(exc)
             sync[2] = 1  # release the others from their barriers
 
-    helpers = [
-        threading.Thread(target=work, args=(tid,), daemon=True)
-        for tid in range(1, n_threads)
-    ]
-    for thread in helpers:
-        thread.start()
-    work(0)
-    for thread in helpers:
-        thread.join()
+    helpers = []
+    try:
+        for tid in range(1, n):
+            thread = threading.Thread(target=work, args=(tid,), daemon=True)
+            thread.start()
+            helpers.append(thread)
+        work(0)
+    except BaseException:
+        sync[2] = 1  # a helper failed to start, or an interrupt: stop the rest
+        raise
+    finally:
+        for thread in helpers:
+            thread.join()
+        _release_extra(extra)
     if errors:
         raise errors[0]
