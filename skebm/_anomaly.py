@@ -14,8 +14,12 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._base import _MeanScoreMixin
 
-class EnergyOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+
+class EnergyOutlierDetector(
+    _MeanScoreMixin, OutlierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Flag samples that a fitted energy-based model finds unlikely.
 
     Fits a clone of ``estimator`` to the training data and scores samples
@@ -175,26 +179,6 @@ class EnergyOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         labels = np.ones(decision.shape[0], dtype=int)
         labels[decision < 0] = -1
         return labels
-
-    def score(self, X, y=None):
-        """Mean score of the samples (e.g. held-out log-likelihood).
-
-        Lets :class:`~sklearn.model_selection.GridSearchCV` without a
-        ``scoring`` choose the density model that generalises best.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples to score.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,11 +1,13 @@
 """What every skebm energy model shares: seeding, the epoch loop with its
-per-epoch record (``history_``) and verbose line, divergence detection, and
-all-or-nothing fitting."""
+per-epoch record (``history_``) and verbose line, divergence detection,
+all-or-nothing fitting, and ``score_samples``/``score`` of the density
+models."""
 
 import functools
 import time
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 #: Absolute parameter size treated as divergence.  Sigmoid units saturate
 #: long before this, so no sensibly trained model reaches it.
@@ -139,3 +141,68 @@ def blas_pinned(method):
             return method(*args, **kwargs)
 
     return wrapper
+
+
+class _MeanScoreMixin:
+    """``score`` as the mean of ``score_samples`` (put before sklearn's mixins)."""
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over the samples in X.
+
+        For a density model this is the mean log-probability (held-out
+        log-likelihood per sample, in nats), so that
+        :class:`~sklearn.model_selection.GridSearchCV` without a ``scoring``
+        chooses the model that generalises best.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`: higher is a better fit.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+
+class _DensityScoreMixin(_MeanScoreMixin):
+    """``score_samples`` as ``-E(X) - log_partition_``, for models that
+    estimate ``log Z`` in ``fit`` (``log_partition_``, None when skipped)."""
+
+    #: Method giving the (free) energy of visible rows, hidden units summed
+    #: out, so that ``p(v) = exp(-E(v)) / Z``.
+    _score_energy = "energy"
+    #: What to use instead when ``log Z`` was not estimated (error message).
+    _score_hint = "energy"
+
+    def score_samples(self, X):
+        """Log-probability (or log density) ``log p(v)`` of each sample, in nats.
+
+        Computed as minus the free energy of each row (hidden units summed
+        out) minus ``log_partition_``, with ``log Z`` from the end of ``fit``
+        (exact enumeration or AIS, see ``log_partition``), so it is
+        deterministic: unlike scikit-learn's ``BernoulliRBM.score_samples``,
+        not a stochastic pseudo-likelihood.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible configurations.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(v)`` of each row.
+        """
+        check_is_fitted(self)
+        if self.log_partition_ is None:
+            raise ValueError(
+                "score_samples needs log Z, which was not estimated because "
+                "log_partition=None. Refit with log_partition='auto', or use "
+                f"{self._score_hint}."
+            )
+        return -getattr(self, self._score_energy)(X) - self.log_partition_

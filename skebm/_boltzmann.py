@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     EpochRecorder,
+    _DensityScoreMixin,
     atomic_fit,
     batch_bounds,
     blas_pinned,
@@ -46,7 +47,7 @@ _HISTORY_KEYS = ("pseudo_log_likelihood",)
 
 
 class BoltzmannMachine(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _DensityScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Boltzmann machine with fully connected binary visible and hidden units.
 
@@ -172,6 +173,11 @@ class BoltzmannMachine(
     >>> float(np.exp(bm.score_samples(np.eye(3))).sum()) < 1
     True
     """
+
+    #: ``score_samples`` is ``-energy(X) - log_partition_`` (``energy`` sums
+    #: out the hidden units).
+    _score_energy = "energy"
+    _score_hint = "energy"
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 0, None, closed="left")],
@@ -522,49 +528,6 @@ class BoltzmannMachine(
         X = self._validate_X(X, reset=False)
         self._check_enumerable_hidden("energy")
         return -bm_visible_scores(X, self.coef_, self.intercept_, False)[0]
-
-    def score_samples(self, X):
-        """Log-probability ``log p(v)`` of each sample, in nats.
-
-        ``-energy(X) - log_partition_``, with ``log Z`` from the end of
-        ``fit`` (exact enumeration or AIS, see ``log_partition``), so it is
-        deterministic.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations (binary for a log-probability).
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            ``log p(v)`` of each row.
-        """
-        check_is_fitted(self)
-        if self.log_partition_ is None:
-            raise ValueError(
-                "score_samples needs log Z, which was not estimated because "
-                "log_partition=None. Refit with log_partition='auto', or use "
-                "energy."
-            )
-        return -self.energy(X) - self.log_partition_
-
-    def score(self, X, y=None):
-        """Mean log-probability of the samples in X (see :meth:`score_samples`).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        score : float
-            Average ``log p(v)`` in nats: higher is a better fit.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     @blas_pinned
     def sample(self, n_samples=1, *, n_sweeps=500, random_state=None):

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     EpochRecorder,
+    _DensityScoreMixin,
     atomic_fit,
     batch_bounds,
     blas_pinned,
@@ -49,13 +50,18 @@ _AUTO_EXACT_COST = 2**25
 _MAX_LOG_SIGMA_STEP = 0.1
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(
+    _DensityScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """RBM with binary hidden units; subclasses choose the visible layer."""
 
     #: Visible units are Gaussian (True) or Bernoulli (False).
     _gaussian = False
     #: Per-epoch monitoring quantities recorded in ``history_``.
     _history_keys = ("pseudo_log_likelihood", "reconstruction_error")
+    #: ``score_samples`` is ``-free_energy(X) - log_partition_``.
+    _score_energy = "free_energy"
+    _score_hint = "free_energy, or skebm.partition.ais_log_partition"
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -421,51 +427,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         pre += c
         bernoulli_free_energy_term(pre, out)
         return out
-
-    def score_samples(self, X):
-        """Log-probability (or log density) ``log p(v)`` of each sample, in nats.
-
-        Computed as ``-free_energy(X) - log_partition_`` with ``log Z`` from
-        ``fit`` (exact or AIS, see ``log_partition``), so it is
-        deterministic. This differs on purpose from scikit-learn's
-        ``BernoulliRBM.score_samples``, which returns a stochastic
-        pseudo-likelihood.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            ``log p(x)`` of each row.
-        """
-        check_is_fitted(self)
-        if self.log_partition_ is None:
-            raise ValueError(
-                "score_samples needs log Z, which was not estimated because "
-                "log_partition=None. Refit with log_partition='auto', or use "
-                "free_energy, or skebm.partition.ais_log_partition."
-            )
-        return -self.free_energy(X) - self.log_partition_
-
-    def score(self, X, y=None):
-        """Mean log-probability of the samples in X (see :meth:`score_samples`).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible configurations.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        score : float
-            Average ``log p(x)`` in nats: higher is a better fit.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def _gibbs_chains(self, V_scaled, state, n_steps):
         """Block Gibbs from scaled visible rows; samples in data units."""
