@@ -25,6 +25,7 @@ abort]``.  The launcher sets ``abort`` when a thread raised, so the other
 one leaves its barrier instead of waiting forever.
 """
 
+import functools
 import os
 import platform
 import threading
@@ -166,10 +167,18 @@ def available_threads():
     run on several threads."""
     if os.name != "posix":
         return 1
-    from joblib import cpu_count
     from numba import config
 
-    return max(1, min(int(config.NUMBA_NUM_THREADS), cpu_count()))
+    return max(1, min(int(config.NUMBA_NUM_THREADS), _cpu_count()))
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_count():
+    """joblib's CPU count (affinity and cgroup quota), read once: it reads
+    the cgroup files on every call (about 100 µs)."""
+    from joblib import cpu_count
+
+    return cpu_count()
 
 
 #: Extra threads (beyond their callers) that kernels of this process run on
