@@ -381,13 +381,25 @@ class _BaseRBM(
         h : ndarray of shape (n_samples, n_components)
             Latent representations of the data.
         """
+        from ._kernels._cd import hidden_probabilities
         from ._kernels._layers import bernoulli_mean_
+        from ._kernels._sync import available_threads
 
         check_is_fitted(self)
         X = self._scaled(self._validate_X(X, reset=False))
-        W = self.components_
+        W, c = self.components_, self.intercept_hidden_
+        if not sp.issparse(X):
+            # NumPy's dtype promotion, as scikit-learn's X @ W.T: float32
+            # rows of a float64 model (or the reverse) give float64
+            dtype = np.result_type(X.dtype, W.dtype)
+            return hidden_probabilities(
+                np.ascontiguousarray(X, dtype=dtype),
+                np.ascontiguousarray(W, dtype=dtype),
+                np.ascontiguousarray(c, dtype=dtype),
+                available_threads(),
+            )
         pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
-        pre += self.intercept_hidden_
+        pre += c
         bernoulli_mean_(pre)
         return pre
 
@@ -408,14 +420,16 @@ class _BaseRBM(
         free_energy : ndarray of shape (n_samples,)
             Free energy of each row, in nats (float64).
         """
-        from ._kernels._layers import bernoulli_free_energy_term, rbm_free_energy
+        from ._kernels._cd import free_energies
+        from ._kernels._layers import bernoulli_free_energy_term
+        from ._kernels._sync import available_threads
 
         check_is_fitted(self)
         X = self._scaled(self._validate_X(X, reset=False))
         W, b, c = self.components_, self._scaled_visible_bias(), self.intercept_hidden_
         if not sp.issparse(X):
             X = np.ascontiguousarray(X, dtype=W.dtype)
-            return rbm_free_energy(X, W, b, c, self._gaussian)
+            return free_energies(X, W, b, c, self._gaussian, available_threads())
         b64 = b.astype(np.float64)
         linear = np.asarray(safe_sparse_dot(X, b64), dtype=np.float64).ravel()
         if self._gaussian:

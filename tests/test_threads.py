@@ -210,3 +210,32 @@ def test_blas_pinning_reaches_the_kernels_blas():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert int(out[0]) >= 1 and int(out[1]) == 1
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_inference_on_two_threads_gives_the_bits_of_one(monkeypatch, gaussian):
+    # transform and free_energy split rows into fixed blocks of 1024
+    from scipy.special import expit
+
+    import skebm._kernels._sync as sync
+    from skebm import BernoulliRBM, GaussianBernoulliRBM
+
+    rng = np.random.default_rng(0)
+    if gaussian:
+        X = rng.normal(size=(2600, 12))
+        est = GaussianBernoulliRBM(n_components=7, n_iter=2, learn_sigma=True)
+    else:
+        X = (rng.random((2600, 12)) < 0.3).astype(float)
+        est = BernoulliRBM(n_components=7, n_iter=2)
+    est.set_params(random_state=0, log_partition=None).fit(X)
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(sync, "available_threads", lambda n=n: n)
+        out[n] = (est.transform(X), est.free_energy(X))
+    for one, two in zip(out[1], out[2]):
+        np.testing.assert_array_equal(one, two)
+    Xs = X / est.sigma_ if gaussian else X
+    expected = expit(Xs @ est.components_.T + est.intercept_hidden_)
+    np.testing.assert_allclose(out[2][0], expected, rtol=1e-12, atol=1e-15)
+    # float32 rows of a float64 model: float64 out, as scikit-learn's
+    assert est.transform(X.astype(np.float32)).dtype == np.float64

@@ -30,6 +30,7 @@ from ._layers import (
     bernoulli_mean_sample_,
     bernoulli_sample_,
     hidden_preactivation,
+    rbm_free_energy,
     softplus,
     softplus_sum,
     visible_energy_term,
@@ -457,6 +458,58 @@ def rbm_epoch_kernel(
                         )  # fmt: skip
         if not barrier(sync, n_threads):
             return
+
+
+#: Rows per block of the row-parallel inference functions below.
+_ROW_BLOCK = 1024
+
+
+def _row_threads(n_rows, n_threads):
+    return max(1, min(int(n_threads), -(-n_rows // _ROW_BLOCK)))
+
+
+def hidden_probabilities(V, W, hid_bias, n_threads=1):
+    """``sigmoid(V @ W.T + c)`` for dense C-contiguous ``V`` of ``W``'s dtype.
+
+    Rows go in fixed blocks of ``_ROW_BLOCK``, shared out to ``n_threads``
+    threads (one product per block), so the result does not depend on the
+    thread count. BLAS runs on one thread (the estimators pin it).
+    """
+    out = np.empty((V.shape[0], W.shape[0]), W.dtype)
+    args = (V, W, hid_bias, out)
+    run_threads(_hidden_probabilities_kernel, args, _row_threads(len(V), n_threads))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _hidden_probabilities_kernel(V, W, hid_bias, out, tid, n_threads, sync):
+    n = V.shape[0]
+    for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
+        stop = min(n, start + _ROW_BLOCK)
+        hidden_preactivation(V[start:stop], W, hid_bias, out[start:stop])
+        bernoulli_mean_(out[start:stop])
+
+
+def free_energies(V, W, vis_bias, hid_bias, gaussian, n_threads=1):
+    """:func:`~._layers.rbm_free_energy` of every row of dense ``V``, rows in
+    fixed blocks shared out to ``n_threads`` threads (as
+    :func:`hidden_probabilities`)."""
+    out = np.empty(V.shape[0], np.float64)
+    args = (V, W, vis_bias, hid_bias, bool(gaussian), out)
+    run_threads(_free_energies_kernel, args, _row_threads(len(V), n_threads))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _free_energies_kernel(
+    V, W, vis_bias, hid_bias, gaussian, out, tid, n_threads, sync
+):
+    n = V.shape[0]
+    for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
+        stop = min(n, start + _ROW_BLOCK)
+        out[start:stop] = rbm_free_energy(
+            V[start:stop], W, vis_bias, hid_bias, gaussian
+        )
 
 
 @njit(cache=True, nogil=True)
