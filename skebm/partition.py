@@ -168,8 +168,10 @@ def rbm_ais_log_partition(
     is the delta-method standard error of ``log Ẑ``:
     ``std(w) / (sqrt(n_chains) * mean(w))`` over the importance weights.
     """
+    from ._base import single_threaded_blas
     from ._kernels._ais import rbm_ais
     from ._kernels._rng import seed_state
+    from ._kernels._sync import available_threads
 
     dtype = W.dtype
     gaussian = log_sigma is not None
@@ -181,16 +183,18 @@ def rbm_ais_log_partition(
         log_sigma = np.asarray(log_sigma, np.float64)
         vis = vis * np.exp(-log_sigma)
     state = seed_state(seed, n_chains)
-    log_w = rbm_ais(
-        np.ascontiguousarray(W),
-        np.ascontiguousarray(vis, dtype=dtype),
-        np.ascontiguousarray(hid_bias, dtype=dtype),
-        eta,
-        precision,
-        betas,
-        state,
-        gaussian,
-    )
+    with single_threaded_blas():  # BLAS bits depend on its thread count
+        log_w = rbm_ais(
+            np.ascontiguousarray(W),
+            np.ascontiguousarray(vis, dtype=dtype),
+            np.ascontiguousarray(hid_bias, dtype=dtype),
+            eta,
+            precision,
+            betas,
+            state,
+            gaussian,
+            available_threads(),
+        )
     n_hidden = W.shape[0]
     if gaussian:
         # Z_0 = 2**H prod sqrt(2 pi / lambda) exp(eta² / 2 lambda); the

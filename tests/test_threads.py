@@ -239,3 +239,20 @@ def test_inference_on_two_threads_gives_the_bits_of_one(monkeypatch, gaussian):
     np.testing.assert_allclose(out[2][0], expected, rtol=1e-12, atol=1e-15)
     # float32 rows of a float64 model: float64 out, as scikit-learn's
     assert est.transform(X.astype(np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_ais_on_two_threads_gives_the_bits_of_one(gaussian):
+    from skebm._kernels._ais import rbm_ais
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(0, 0.3, (9, 7))
+    b, c = rng.normal(size=7), rng.normal(size=9)
+    eta, precision = rng.normal(size=7), np.full(7, 1.0 if gaussian else 0.0) + 0.5
+    betas = np.linspace(0.0, 1.0, 50)
+    runs = [
+        rbm_ais(W, b, c, eta, precision, betas, seed_state(4, 31), gaussian, n)
+        for n in (1, 2)
+    ]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.all(np.isfinite(runs[0])) and np.ptp(runs[0]) > 0

@@ -37,6 +37,7 @@ from ._layers import (
     softplus_sum,
     summed_out_log_term,
 )
+from ._sync import run_threads, span
 
 
 @njit(inline="always")
@@ -108,11 +109,67 @@ def _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision):
         precision[i] = (1.0 - beta) * base_precision[i] + beta
 
 
-@njit(cache=True, nogil=True)
 def rbm_ais(
-    W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian
+    W,
+    vis_bias,
+    hid_bias,
+    base_eta,
+    base_precision,
+    betas,
+    rng_state,
+    gaussian,
+    n_threads=1,
 ):
     """Run AIS with one chain per row of ``rng_state``; return log-weights.
+
+    Chains are independent, so they go in two fixed blocks (one when there
+    is a single chain), each run by a thread through every temperature with
+    no synchronisation; the blocks are fixed by the number of chains, so
+    the result does not depend on ``n_threads``. See :func:`_rbm_ais_block`.
+    """
+    n_chains = rng_state.shape[0]
+    n_blocks = min(2, n_chains)
+    log_w = np.zeros(n_chains, np.float64)
+    if n_blocks == 0:
+        return log_w
+    args = (
+        W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state,
+        bool(gaussian), n_blocks, log_w,
+    )  # fmt: skip
+    run_threads(_rbm_ais_kernel, args, max(1, min(int(n_threads), n_blocks)))
+    return log_w
+
+
+@njit(cache=True, nogil=True)
+def _rbm_ais_kernel(
+    W,
+    vis_bias,
+    hid_bias,
+    base_eta,
+    base_precision,
+    betas,
+    rng_state,
+    gaussian,
+    n_blocks,
+    log_w,
+    tid,
+    n_threads,
+    sync,
+):
+    n_chains = rng_state.shape[0]
+    for blk in range(tid, n_blocks, n_threads):
+        q0, q1 = span(n_chains, blk, n_blocks)
+        log_w[q0:q1] = _rbm_ais_block(
+            W, vis_bias, hid_bias, base_eta, base_precision, betas,
+            rng_state[q0:q1], gaussian,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _rbm_ais_block(
+    W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian
+):
+    """AIS with one chain per row of ``rng_state``; returns the log-weights.
 
     ``betas`` increases from 0 to 1.  Bernoulli visible units: ``base_eta``
     are the base-rate biases (``base_precision`` unused).  Gaussian visible
