@@ -433,6 +433,7 @@ class BoltzmannMachine(
     def _estimate_log_partition(self, X, W, b):
         from ._kernels._boltzmann import bm_ais, bm_log_partition
         from ._kernels._rng import seed_state
+        from ._kernels._sync import available_threads
 
         mode = self.log_partition
         n = b.size
@@ -450,7 +451,8 @@ class BoltzmannMachine(
         base = np.zeros(n)
         base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
         state = seed_state(draw_seed(self.random_state_), self.n_ais_chains)
-        log_w = bm_ais(W, b, base, ais_schedule(self.n_ais_temperatures), state)
+        betas = ais_schedule(self.n_ais_temperatures)
+        log_w = bm_ais(W, b, base, betas, state, available_threads())
         log_z0 = np.logaddexp(0.0, base).sum()
         w = np.exp(log_w - log_w.max())
         stderr = w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())

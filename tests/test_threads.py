@@ -256,3 +256,16 @@ def test_ais_on_two_threads_gives_the_bits_of_one(gaussian):
     ]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert np.all(np.isfinite(runs[0])) and np.ptp(runs[0]) > 0
+
+
+def test_boltzmann_ais_on_two_threads_gives_the_bits_of_one():
+    from skebm._kernels._boltzmann import bm_ais
+
+    rng = np.random.default_rng(1)
+    W = np.triu(rng.normal(0, 0.4, (11, 11)), 1)
+    W = W + W.T
+    b, base = rng.normal(size=11), rng.normal(size=11)
+    betas = np.linspace(0.0, 1.0, 60)
+    runs = [bm_ais(W, b, base, betas, seed_state(2, 25), n) for n in (1, 2)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.all(np.isfinite(runs[0])) and np.ptp(runs[0]) > 0

@@ -33,6 +33,7 @@ from numba import njit
 from ._blas import gemm
 from ._layers import fill_rows, sigmoid, softplus
 from ._rng import u64_to_unit, xoshiro_step
+from ._sync import run_threads, span
 
 
 # ---------------------------------------------------------------- helpers
@@ -297,8 +298,33 @@ def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state):
                         F_r[j] += d * W_i[j]
 
 
+def bm_ais(W, b, base_bias, betas, rng_state, n_threads=1):
+    """AIS log-weights, one chain per row of ``rng_state``.
+
+    Chains are independent: they go in two fixed blocks (one for a single
+    chain), each run by a thread through every temperature, so the result
+    does not depend on ``n_threads``. See :func:`_bm_ais_block`.
+    """
+    n_chains = rng_state.shape[0]
+    n_blocks = min(2, n_chains)
+    log_w = np.zeros(n_chains)
+    if n_blocks > 0:
+        args = (W, b, base_bias, betas, rng_state, n_blocks, log_w)
+        run_threads(_bm_ais_kernel, args, max(1, min(int(n_threads), n_blocks)))
+    return log_w
+
+
 @njit(cache=True, nogil=True)
-def bm_ais(W, b, base_bias, betas, rng_state):
+def _bm_ais_kernel(W, b, base_bias, betas, rng_state, n_blocks, log_w, tid,
+                   n_threads, sync):  # fmt: skip
+    n_chains = rng_state.shape[0]
+    for blk in range(tid, n_blocks, n_threads):
+        q0, q1 = span(n_chains, blk, n_blocks)
+        log_w[q0:q1] = _bm_ais_block(W, b, base_bias, betas, rng_state[q0:q1])
+
+
+@njit(cache=True, nogil=True)
+def _bm_ais_block(W, b, base_bias, betas, rng_state):
     """AIS log-weights, one chain per row of ``rng_state``.
 
     Anneals ``log f_β(x) = (1 - β) base_biasᵀ x - β U(x)`` from the
