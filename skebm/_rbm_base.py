@@ -445,6 +445,7 @@ class _BaseRBM(
     def _gibbs_chains(self, V_scaled, state, n_steps):
         """Block Gibbs from scaled visible rows; samples in data units."""
         from ._kernels._cd import rbm_gibbs
+        from ._kernels._sync import available_threads
 
         out = rbm_gibbs(
             V_scaled,
@@ -454,6 +455,7 @@ class _BaseRBM(
             state,
             int(n_steps),
             self._gaussian,
+            available_threads(),
         )
         return self._to_data_units(out)
 

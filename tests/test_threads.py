@@ -269,3 +269,27 @@ def test_boltzmann_ais_on_two_threads_gives_the_bits_of_one():
     runs = [bm_ais(W, b, base, betas, seed_state(2, 25), n) for n in (1, 2)]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert np.all(np.isfinite(runs[0])) and np.ptp(runs[0]) > 0
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_gibbs_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch, gaussian):
+    import skebm._kernels._sync as sync
+    from skebm import BernoulliRBM, GaussianBernoulliRBM
+
+    rng = np.random.default_rng(3)
+    if gaussian:
+        X = rng.normal(size=(300, 6))
+        est = GaussianBernoulliRBM(n_components=5, n_iter=2)
+    else:
+        X = (rng.random((300, 6)) < 0.4).astype(float)
+        est = BernoulliRBM(n_components=5, n_iter=2)
+    est.set_params(random_state=0, log_partition=None).fit(X)
+    state = est.random_state_.get_state()
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(sync, "available_threads", lambda n=n: n)
+        est.random_state_.set_state(state)
+        # 300 rows: three blocks of the row-parallel sampler
+        out[n] = (est.sample(300, n_steps=5, random_state=1), est.gibbs(X))
+    for one, two in zip(out[1], out[2]):
+        np.testing.assert_array_equal(one, two)

@@ -512,8 +512,38 @@ def _free_energies_kernel(
         )
 
 
+#: Rows per block of the row-parallel Gibbs sampler.
+_GIBBS_BLOCK = 128
+
+
+def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=1):
+    """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``
+    (see :func:`_rbm_gibbs_block`).
+
+    Rows go in fixed blocks of ``_GIBBS_BLOCK`` shared out to ``n_threads``
+    threads; row ``r`` draws from generator row ``r``, so the samples do not
+    depend on the thread count.
+    """
+    out = np.empty((V.shape[0], W.shape[1]), W.dtype)
+    n_blocks = -(-V.shape[0] // _GIBBS_BLOCK)
+    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), bool(gaussian), out)
+    run_threads(_rbm_gibbs_kernel, args, max(1, min(int(n_threads), n_blocks)))
+    return out
+
+
 @njit(cache=True, nogil=True)
-def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
+def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_threads,
+                      sync):  # fmt: skip
+    n = V.shape[0]
+    for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
+        stop = min(n, start + _GIBBS_BLOCK)
+        out[start:stop] = _rbm_gibbs_block(
+            V[start:stop], W, b, c, rng_state[start:stop], n_steps, gaussian
+        )
+
+
+@njit(cache=True, nogil=True)
+def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 
     Returns the last visible samples (dtype of ``W``): binary, or for
