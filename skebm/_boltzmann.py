@@ -404,10 +404,10 @@ class BoltzmannMachine(
                     int(self.n_positive_sweeps),
                     self.positive_phase == "mean_field",
                 )
-            elif self.method == "pseudolikelihood":
-                kernels.bm_pseudolikelihood_epoch(X, bounds, W, b, *common, *hyper)
             else:
-                kernels.bm_exact_epoch(X, bounds, W, b, *common, *hyper)
+                kernels.bm_gradient_epoch(
+                    X, bounds, W, b, *common, *hyper, self.method == "exact"
+                )
             check_parameters_finite(
                 type(self).__name__, recorder.epoch, coef_=W, intercept_=b
             )

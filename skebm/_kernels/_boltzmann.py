@@ -545,30 +545,6 @@ def bm_pseudolikelihood_gradient(P, W, b, G, g_bias):
 
 
 @njit(cache=True, nogil=True)
-def bm_pseudolikelihood_epoch(
-    X, batch_bounds, W, b, W_velocity, b_velocity, learning_rate, momentum, weight_decay
-):
-    """One epoch of minibatch gradient ascent on the pseudo-likelihood."""
-    n = b.size
-    G = np.empty((n, n))
-    g_bias = np.empty(n)
-    for k in range(batch_bounds.size - 1):
-        P = X[batch_bounds[k] : batch_bounds[k + 1]]
-        bm_pseudolikelihood_gradient(P, W, b, G, g_bias)
-        _apply_update(
-            W,
-            b,
-            W_velocity,
-            b_velocity,
-            G,
-            g_bias,
-            learning_rate,
-            momentum,
-            weight_decay,
-        )
-
-
-@njit(cache=True, nogil=True)
 def bm_exact_gradient(P, W, b, G, g_bias):
     """Exact gradient of the mean log-likelihood of the rows of ``P`` (fully
     visible): data moments minus model moments by enumeration."""
@@ -586,16 +562,29 @@ def bm_exact_gradient(P, W, b, G, g_bias):
 
 
 @njit(cache=True, nogil=True)
-def bm_exact_epoch(
-    X, batch_bounds, W, b, W_velocity, b_velocity, learning_rate, momentum, weight_decay
+def bm_gradient_epoch(
+    X,
+    batch_bounds,
+    W,
+    b,
+    W_velocity,
+    b_velocity,
+    learning_rate,
+    momentum,
+    weight_decay,
+    exact,
 ):
-    """One epoch of minibatch gradient ascent with the exact gradient."""
+    """One epoch of minibatch gradient ascent on the pseudo-likelihood
+    (``exact=False``) or, by enumeration, the exact log-likelihood."""
     n = b.size
     G = np.empty((n, n))
     g_bias = np.empty(n)
     for k in range(batch_bounds.size - 1):
         P = X[batch_bounds[k] : batch_bounds[k + 1]]
-        bm_exact_gradient(P, W, b, G, g_bias)
+        if exact:
+            bm_exact_gradient(P, W, b, G, g_bias)
+        else:
+            bm_pseudolikelihood_gradient(P, W, b, G, g_bias)
         _apply_update(
             W,
             b,

@@ -197,6 +197,17 @@ def _sign_or_keep(h, s, tol):
 
 
 @njit(inline="always")
+def _unit_update(h_i, s_i, stochastic, beta2, tol, s0, s1, s2, s3):
+    """A unit's next state: Glauber draw (``stochastic``, one uniform) or
+    the sign of its field (a tie keeps ``s_i``); returns it and the RNG."""
+    if stochastic:
+        x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+        new = 1.0 if u64_to_unit(x) < sigmoid(beta2 * h_i) else -1.0
+        return new, s0, s1, s2, s3
+    return _sign_or_keep(h_i, s_i, tol), s0, s1, s2, s3
+
+
+@njit(inline="always")
 def _is_fixed_point(s, h, tol):
     """No unit would flip: every field agrees with its unit or is a tie."""
     for i in range(s.shape[0]):
@@ -321,24 +332,18 @@ def hopfield_recall_kernel(
                     s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
                     for t in range(N):
                         i = order[t]
-                        if stochastic:
-                            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                            p_up = sigmoid(beta2 * h[i])
-                            new = 1.0 if u64_to_unit(x) < p_up else -1.0
-                        else:
-                            new = _sign_or_keep(h[i], s[i], tol)
+                        new, s0, s1, s2, s3 = _unit_update(
+                            h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
+                        )
                         if new != s[i]:
                             s[i] = new
                             n_changed += 1
                             _add_row(h, W, i, 2.0 * new)
                 else:
                     for i in range(N):
-                        if stochastic:
-                            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-                            p_up = sigmoid(beta2 * h[i])
-                            new = 1.0 if u64_to_unit(x) < p_up else -1.0
-                        else:
-                            new = _sign_or_keep(h[i], s[i], tol)
+                        new, s0, s1, s2, s3 = _unit_update(
+                            h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
+                        )
                         if new != s[i]:
                             changed[n_changed] = i
                             n_changed += 1
