@@ -32,7 +32,7 @@ from numba import njit
 
 from ._blas import gemm
 from ._layers import fill_rows, sigmoid, softplus
-from ._rng import u64_to_unit, xoshiro_step
+from ._rng import draw_u64, load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads, span
 
 
@@ -282,11 +282,7 @@ def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state):
         for i in range(lo, n):
             W_i = W32[i]
             for r in range(X.shape[0]):
-                u, s0, s1, s2, s3 = xoshiro_step(
-                    rng_state[r, 0], rng_state[r, 1], rng_state[r, 2], rng_state[r, 3]
-                )
-                rng_state[r, 0], rng_state[r, 1] = s0, s1
-                rng_state[r, 2], rng_state[r, 3] = s2, s3
+                u = draw_u64(rng_state, r)
                 new = _draw(u64_to_unit(u), np.float64(F[r, i]))
                 delta = new - X[r, i]
                 if delta != 0.0:
@@ -337,17 +333,11 @@ def _bm_ais_block(W, b, base_bias, betas, rng_state):
     log_w = np.zeros(n_chains)
     X = np.empty((n_chains, n))
     for r in range(n_chains):
-        s0, s1, s2, s3 = (
-            rng_state[r, 0],
-            rng_state[r, 1],
-            rng_state[r, 2],
-            rng_state[r, 3],
-        )
+        s0, s1, s2, s3 = load_row(rng_state, r)
         for i in range(n):
             u, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             X[r, i] = _draw(u64_to_unit(u), base_bias[i])
-        rng_state[r, 0], rng_state[r, 1] = s0, s1
-        rng_state[r, 2], rng_state[r, 3] = s2, s3
+        store_row(rng_state, r, s0, s1, s2, s3)
     F = np.empty((n_chains, n))
     local_fields(X, W, b, F)
     for k in range(1, betas.size):
@@ -366,11 +356,7 @@ def _bm_ais_block(W, b, base_bias, betas, rng_state):
             W_i = W[i]
             base_i = (1.0 - beta) * base_bias[i]
             for r in range(n_chains):
-                u, s0, s1, s2, s3 = xoshiro_step(
-                    rng_state[r, 0], rng_state[r, 1], rng_state[r, 2], rng_state[r, 3]
-                )
-                rng_state[r, 0], rng_state[r, 1] = s0, s1
-                rng_state[r, 2], rng_state[r, 3] = s2, s3
+                u = draw_u64(rng_state, r)
                 new = _draw(u64_to_unit(u), beta * F[r, i] + base_i)
                 delta = new - X[r, i]
                 if delta != 0.0:
@@ -482,18 +468,12 @@ def bm_sml_epoch(
                 if mean_field_positive:
                     _mean_field(P[r], F[r], W, n_visible, n, n_positive_sweeps, 1e-8)
                 else:
-                    s0, s1, s2, s3 = (
-                        rng_state[r, 0],
-                        rng_state[r, 1],
-                        rng_state[r, 2],
-                        rng_state[r, 3],
-                    )
+                    s0, s1, s2, s3 = load_row(rng_state, r)
                     for _ in range(n_positive_sweeps):
                         s0, s1, s2, s3 = _sweep(
                             P[r], F[r], W, 1.0, b, n_visible, n, s0, s1, s2, s3
                         )
-                    rng_state[r, 0], rng_state[r, 1] = s0, s1
-                    rng_state[r, 2], rng_state[r, 3] = s2, s3
+                    store_row(rng_state, r, s0, s1, s2, s3)
         Q = S[n_pos : n_pos + n_chains]
         Q[:, :] = chains
         bm_gibbs_(Q, W, b, 0, n_sweeps, rng_state)

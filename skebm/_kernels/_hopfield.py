@@ -35,7 +35,7 @@ from numba import njit
 
 from ._blas import gemm
 from ._layers import sigmoid
-from ._rng import u64_to_unit, xoshiro_step
+from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads
 
 #: Relative size of a local field treated as zero (a tie).  A nonzero
@@ -111,11 +111,11 @@ def async_sweep_orders(state, row, n_units, n_sweeps):
     """
     orders = np.empty((n_sweeps, n_units), dtype=np.int64)
     order = np.arange(n_units)
-    s0, s1, s2, s3 = state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+    s0, s1, s2, s3 = load_row(state, row)
     for t in range(n_sweeps):
         s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
         orders[t] = order
-    state[row, 0], state[row, 1], state[row, 2], state[row, 3] = s0, s1, s2, s3
+    store_row(state, row, s0, s1, s2, s3)
     return orders
 
 
@@ -309,12 +309,7 @@ def hopfield_recall_kernel(
         for r in range(start, stop):
             s = S[r]
             h = Hb[r - start]
-            s0, s1, s2, s3 = (
-                rng_state[r, 0],
-                rng_state[r, 1],
-                rng_state[r, 2],
-                rng_state[r, 3],
-            )
+            s0, s1, s2, s3 = load_row(rng_state, r)
             for i in range(N):
                 order[i] = i
             n_iter[r] = 0
@@ -370,8 +365,7 @@ def hopfield_recall_kernel(
                     for k in range(n_changed):
                         previous[k] = changed[k]
                     n_previous = n_changed
-            rng_state[r, 0], rng_state[r, 1] = s0, s1
-            rng_state[r, 2], rng_state[r, 3] = s2, s3
+            store_row(rng_state, r, s0, s1, s2, s3)
 
 
 # ------------------------------------------------------ modern Hopfield

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from ._blas import matmul_add
-from ._rng import u64_to_unit, xoshiro_step
+from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._vmath import exp_nonpositive, log1p_unit
 
 #: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
@@ -103,11 +103,11 @@ def bernoulli_mean_columns_(pre, c0, c1):
 def bernoulli_sample_(probs, state):
     """In place: probabilities -> binary samples; row ``r`` uses RNG row ``r``."""
     for r in range(probs.shape[0]):
-        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
+        s0, s1, s2, s3 = load_row(state, r)
         for c in range(probs.shape[1]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             probs[r, c] = 1.0 if u64_to_unit(x) < probs[r, c] else 0.0
-        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
+        store_row(state, r, s0, s1, s2, s3)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -117,11 +117,11 @@ def bernoulli_mean_sample_(pre, state):
     for r in range(pre.shape[0]):
         row = pre[r]
         _sigmoid_row_(row, 0, row.shape[0])
-        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
+        s0, s1, s2, s3 = load_row(state, r)
         for c in range(row.shape[0]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             row[c] = 1.0 if u64_to_unit(x) < row[c] else 0.0
-        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
+        store_row(state, r, s0, s1, s2, s3)
 
 
 @njit(inline="always")
@@ -144,7 +144,7 @@ def gaussian_sample_(mean, std, state):
     uses RNG row ``r`` (two draws per polar step, none wasted within a row)."""
     n_cols = mean.shape[1]
     for r in range(mean.shape[0]):
-        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
+        s0, s1, s2, s3 = load_row(state, r)
         c = 0
         while c < n_cols:
             z1, z2, s0, s1, s2, s3 = _polar_normal_pair(s0, s1, s2, s3)
@@ -152,7 +152,7 @@ def gaussian_sample_(mean, std, state):
             if c + 1 < n_cols:
                 mean[r, c + 1] += std[c + 1] * z2
             c += 2
-        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
+        store_row(state, r, s0, s1, s2, s3)
 
 
 @njit(cache=True, nogil=True)

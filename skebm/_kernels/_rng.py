@@ -58,17 +58,34 @@ def u64_to_unit(x):
     return float(x >> np.uint64(11)) * _U53
 
 
-@njit(cache=True, nogil=True)
-def next_u64(state, row):
-    """Advance generator ``row`` and return its next 64-bit output."""
-    result, s0, s1, s2, s3 = xoshiro_step(
-        state[row, 0], state[row, 1], state[row, 2], state[row, 3]
-    )
+@njit(inline="always")
+def load_row(state, row):
+    """Generator ``row``'s four state words, into locals (registers)."""
+    return state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+
+
+@njit(inline="always")
+def store_row(state, row, s0, s1, s2, s3):
+    """Write locals back as generator ``row``'s state (see :func:`load_row`)."""
     state[row, 0] = s0
     state[row, 1] = s1
     state[row, 2] = s2
     state[row, 3] = s3
+
+
+@njit(inline="always")
+def draw_u64(state, row):
+    """Advance generator ``row`` in place and return its next output."""
+    s0, s1, s2, s3 = load_row(state, row)
+    result, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+    store_row(state, row, s0, s1, s2, s3)
     return result
+
+
+@njit(cache=True, nogil=True)
+def next_u64(state, row):
+    """Advance generator ``row`` and return its next 64-bit output."""
+    return draw_u64(state, row)
 
 
 @njit(cache=True, nogil=True)
@@ -92,8 +109,8 @@ def standard_normal(state, row):
 def fill_uniform(state, out):
     """Fill a 2-D array with uniforms, row ``r`` from generator ``r``."""
     for r in range(out.shape[0]):
-        s0, s1, s2, s3 = state[r, 0], state[r, 1], state[r, 2], state[r, 3]
+        s0, s1, s2, s3 = load_row(state, r)
         for c in range(out.shape[1]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             out[r, c] = u64_to_unit(x)
-        state[r, 0], state[r, 1], state[r, 2], state[r, 3] = s0, s1, s2, s3
+        store_row(state, r, s0, s1, s2, s3)
