@@ -370,6 +370,7 @@ class BoltzmannMachine(
         """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
         from ._kernels import _boltzmann as kernels
         from ._kernels._rng import seed_state
+        from ._kernels._sync import available_threads
 
         bounds = batch_bounds(X.shape[0], self.batch_size)
         seed = draw_seed(self.random_state_)
@@ -389,6 +390,12 @@ class BoltzmannMachine(
             float(self.momentum),
             float(self.weight_decay),
         )
+        # Blocks from the parameters and shapes only (never from X's length
+        # or the thread count), so fit and partial_fit split alike.
+        n_blocks = kernels.sml_blocks(
+            self.batch_size, params["chains"].shape[0], b.size, self.n_sweeps
+        )
+        n_threads = available_threads()
         for _ in range(n_epochs):
             if self.method == "sml":
                 kernels.bm_sml_epoch(
@@ -403,6 +410,8 @@ class BoltzmannMachine(
                     int(self.n_sweeps),
                     int(self.n_positive_sweeps),
                     self.positive_phase == "mean_field",
+                    n_blocks=n_blocks,
+                    n_threads=n_threads,
                 )
             else:
                 kernels.bm_gradient_epoch(
@@ -553,8 +562,9 @@ class BoltzmannMachine(
         X : ndarray of shape (n_samples, n_features)
             Binary samples.
         """
-        from ._kernels._boltzmann import bm_gibbs_
+        from ._kernels._boltzmann import bm_gibbs
         from ._kernels._rng import seed_state
+        from ._kernels._sync import available_threads
 
         check_is_fitted(self)
         for name, value in (("n_samples", n_samples), ("n_sweeps", n_sweeps)):
@@ -566,7 +576,15 @@ class BoltzmannMachine(
         n = self.intercept_.size
         state = seed_state(draw_seed(rng), n_samples)
         chains = (rng.uniform(size=(n_samples, n)) < 0.5).astype(np.float64)
-        bm_gibbs_(chains, self.coef_, self.intercept_, 0, int(n_sweeps), state)
+        bm_gibbs(
+            chains,
+            self.coef_,
+            self.intercept_,
+            0,
+            int(n_sweeps),
+            state,
+            available_threads(),
+        )
         return chains[:, : self.n_features_in_].copy()
 
     def __sklearn_tags__(self):

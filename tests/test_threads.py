@@ -293,3 +293,55 @@ def test_gibbs_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch, gaussi
         out[n] = (est.sample(300, n_steps=5, random_state=1), est.gibbs(X))
     for one, two in zip(out[1], out[2]):
         np.testing.assert_array_equal(one, two)
+
+
+def _sml_run(n_blocks, n_threads, mean_field, momentum):
+    """Two SML epochs of a machine with 6 visible and 4 hidden units."""
+    from skebm._kernels._boltzmann import bm_sml_epoch
+
+    rng = np.random.default_rng(5)
+    n_visible, n = 6, 10
+    X = (rng.random((47, n_visible)) < 0.4).astype(float)
+    W = np.triu(rng.normal(0, 0.3, (n, n)), 1)
+    W, b = W + W.T, rng.normal(0, 0.3, n)
+    velocity = (np.zeros((n, n)), np.zeros(n))
+    chains = (rng.random((7, n)) < 0.5).astype(float)
+    state = seed_state(6, 10)
+    bounds = np.array([0, 10, 20, 30, 40, 47])
+    for _ in range(2):
+        bm_sml_epoch(X, bounds, W, b, *velocity, chains, state, 0.1, momentum,
+                     0.01, 3, 4, mean_field, n_blocks=n_blocks,
+                     n_threads=n_threads)  # fmt: skip
+    return {"W": W, "b": b, "chains": chains, "state": state, "velocity": velocity[0]}
+
+
+@pytest.mark.parametrize("mean_field", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_boltzmann_sml_on_two_threads_gives_the_bits_of_one(mean_field, momentum):
+    one = _sml_run(2, 1, mean_field, momentum)
+    two = _sml_run(2, 2, mean_field, momentum)
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key], err_msg=key)
+    np.testing.assert_array_equal(two["W"], two["W"].T)  # still symmetric
+    whole = _sml_run(1, 1, mean_field, momentum)
+    # one block: the same draws, only the split products' BLAS rounding
+    # differs, so parameters agree to rounding and the chains exactly
+    np.testing.assert_array_equal(whole["chains"], two["chains"])
+    np.testing.assert_allclose(whole["W"], two["W"], rtol=1e-12, atol=1e-14)
+
+
+def test_boltzmann_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch):
+    import skebm._kernels._boltzmann as kernels
+    import skebm._kernels._sync as sync
+    from skebm import BoltzmannMachine
+
+    rng = np.random.default_rng(7)
+    X = (rng.random((60, 8)) < 0.4).astype(float)
+    est = BoltzmannMachine(n_hidden=3, n_iter=2, random_state=0).fit(X)
+    monkeypatch.setattr(kernels, "_GIBBS_THREAD_WORK", 0)  # threads even if small
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(sync, "available_threads", lambda n=n: n)
+        out[n] = est.sample(9, n_sweeps=20, random_state=2)
+    np.testing.assert_array_equal(out[1], out[2])
+    assert 0 < out[1].mean() < 1

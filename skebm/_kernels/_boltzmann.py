@@ -32,36 +32,42 @@ from numba import njit
 
 from ._blas import gemm
 from ._layers import fill_rows, sigmoid, softplus
-from ._rng import draw_u64, load_row, store_row, u64_to_unit, xoshiro_step
-from ._sync import run_threads, span
+from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
+from ._sync import barrier, run_threads, span
+from ._vmath import logit_unit
 
 
 # ---------------------------------------------------------------- helpers
-@njit(inline="always")
-def _draw(u, a):
-    """1.0 with probability ``sigmoid(a)`` given a uniform ``u``, branch-free:
-    ``u < 1 / (1 + e^-a)`` as ``u (1 + e^-a) < 1`` (``e^-a = inf`` gives 0)."""
-    return 1.0 if u * (1.0 + np.exp(-a)) < 1.0 else 0.0
+@njit(cache=True, nogil=True, error_model="numpy")
+def _logits_(T):
+    """In place, vectorised: uniforms -> ``logit_unit`` thresholds."""
+    for i in range(T.shape[0]):
+        row = T[i]
+        for r in range(row.shape[0]):
+            row[r] = logit_unit(row[r])
 
 
-@njit(inline="always")
-def _sweep(x, f, W, beta, base, lo, hi, s0, s1, s2, s3):
-    """One sequential Gibbs sweep over units ``lo..hi-1`` of one chain.
+@njit(cache=True, nogil=True)
+def sweep_thresholds_(T, rng_state):
+    """Fill ``T`` (n_units, n_chains) with the draw thresholds of one
+    sweep: ``T[i, r] = logit(u)`` for chain ``r``'s next uniform, each
+    chain drawing its uniforms in unit order from RNG row ``r``.
 
-    Unit ``i`` is drawn from ``sigmoid(beta f_i + (1 - beta) base_i)`` (a
-    tempered conditional; ``beta = 1`` is plain Gibbs).  Only the fields of
-    units ``lo..hi-1`` are kept up to date.  Used for the clamped positive
-    phase, one training row at a time.
+    A unit is set to 1 when its (tempered) field ``a`` exceeds its
+    threshold, which happens with probability ``sigmoid(a)``.  Thresholds
+    do not depend on the state, so a whole sweep's are drawn at once and
+    their logits computed in one vectorised pass; the sequential sweep that
+    follows only compares (a scalar ``exp`` per unit update had been half
+    the cost of a sweep over 100 units).
     """
-    for i in range(lo, hi):
-        r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-        new = _draw(u64_to_unit(r), beta * f[i] + (1.0 - beta) * base[i])
-        delta = new - x[i]
-        if delta != 0.0:
-            x[i] = new
-            for j in range(lo, hi):
-                f[j] += delta * W[i, j]
-    return s0, s1, s2, s3
+    n_units, n_chains = T.shape
+    for r in range(n_chains):
+        s0, s1, s2, s3 = load_row(rng_state, r)
+        for i in range(n_units):
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            T[i, r] = u64_to_unit(x)
+        store_row(rng_state, r, s0, s1, s2, s3)
+    _logits_(T)
 
 
 @njit(inline="always")
@@ -82,6 +88,14 @@ def _mean_field(x, f, W, lo, hi, n_iter, tol):
                     f[j] += delta * W[i, j]
         if largest <= tol:
             break
+
+
+@njit(cache=True, nogil=True)
+def _mean_field_rows(X, F, W, lo, n_iter, tol):
+    """:func:`_mean_field` on every row of ``X`` (fields ``F``).  Compiled on
+    its own (see :func:`_gibbs_sweeps_`)."""
+    for r in range(X.shape[0]):
+        _mean_field(X[r], F[r], W, lo, X.shape[1], n_iter, tol)
 
 
 @njit(inline="always")
@@ -239,8 +253,7 @@ def bm_mean_field(V, W, b, n_iter, tol):
     X[:, :n_visible] = V
     F = np.empty((n_rows, n))
     local_fields(X, W, b, F)
-    for r in range(n_rows):
-        _mean_field(X[r], F[r], W, n_visible, n, n_iter, tol)
+    _mean_field_rows(X, F, W, n_visible, n_iter, tol)
     return X[:, n_visible:].copy()
 
 
@@ -259,39 +272,85 @@ def bm_pseudo_log_likelihood(X, W, b, n_terms):
 
 # --------------------------------------------------------------- sampling
 @njit(cache=True, nogil=True)
+def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
+    """``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of every row
+    (chain) of ``X``; units before ``lo`` stay clamped.  ``F = X W + b``
+    are the local fields (updated), ``W`` the weights in the dtype of ``F``;
+    a flip updates fields ``j0..`` only.  ``T`` is (n_units - lo, n_rows)
+    scratch; row ``r`` draws from RNG row ``r``.
+
+    The free chains keep float32 fields and weights (``j0 = 0``): half the
+    memory traffic of the flip updates, which dominate beyond ~100 units
+    (2-4x faster measured at 300-1000 units).  Fields start exact at every
+    call; the float32 rounding of k flips drifts them by about
+    sqrt(k) 6e-8 |W_ij|, far below any Monte Carlo error.  (Updating all
+    fields rather than those from ``lo`` lets the loop vectorise.)  The
+    clamped positive phase of training keeps float64 fields of the hidden
+    units only (``j0 = lo``).
+
+    Unit-outer, chain-inner: row W_i is read from memory once per unit for
+    all chains (chain-outer order streams all of W once per chain, which is
+    memory-bound beyond a few hundred units).  Each chain still draws from
+    its own stream in unit order, so the loop order changes no result.
+
+    Compiled on its own rather than inlined into its callers, as is
+    :func:`_mean_field_rows`: inside the SML epoch kernel the same loops ran
+    up to 20% slower.
+    """
+    n = X.shape[1]
+    one = np.ones(1, F.dtype)[0]  # ±1 in the fields' dtype
+    for _ in range(n_sweeps):
+        sweep_thresholds_(T, rng_state)
+        for i in range(lo, n):
+            W_i = W[i]
+            T_i = T[i - lo]
+            for r in range(X.shape[0]):
+                new = 1.0 if np.float64(F[r, i]) > T_i[r] else 0.0
+                if new != X[r, i]:
+                    d = one if new > X[r, i] else -one
+                    X[r, i] = new
+                    F_r = F[r]
+                    for j in range(j0, n):
+                        F_r[j] += d * W_i[j]
+
+
+@njit(cache=True, nogil=True)
 def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state):
     """In place: ``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of
     every row (chain) of ``X``; units before ``lo`` stay clamped.  Row ``r``
-    uses RNG row ``r``."""
-    n = b.size
+    uses RNG row ``r``.  One thread; see :func:`bm_gibbs` for two."""
     F64 = np.empty(X.shape)
     local_fields(X, W, b, F64)
-    # The fields and the copy of W that updates them are float32: half the
-    # memory traffic of the flip updates, which dominate beyond ~100 units
-    # (2-4x faster measured at 300-1000 units).  Fields start exact at every
-    # call; the float32 rounding of k flips drifts them by about
-    # sqrt(k) 6e-8 |W_ij|, far below any Monte Carlo error.
     F = F64.astype(np.float32)
-    W32 = W.astype(np.float32)
-    # Unit-outer, chain-inner: row W_i is read from memory once per unit for
-    # all chains (chain-outer order streams all of W once per chain, which
-    # is memory-bound beyond a few hundred units).  Each chain still draws
-    # from its own stream in unit order, so the order of the loops does not
-    # change any result.
-    for _ in range(n_sweeps):
-        for i in range(lo, n):
-            W_i = W32[i]
-            for r in range(X.shape[0]):
-                u = draw_u64(rng_state, r)
-                new = _draw(u64_to_unit(u), np.float64(F[r, i]))
-                delta = new - X[r, i]
-                if delta != 0.0:
-                    X[r, i] = new
-                    F_r = F[r]
-                    d = np.float32(delta)
-                    # all n fields (not only lo..): a loop from 0 vectorises
-                    for j in range(n):
-                        F_r[j] += d * W_i[j]
+    T = np.empty((b.size - lo, X.shape[0]))
+    _gibbs_sweeps_(X, F, W.astype(np.float32), lo, 0, n_sweeps, rng_state, T)
+
+
+#: Unit updates per call from which :func:`bm_gibbs` starts a second thread.
+_GIBBS_THREAD_WORK = 1 << 20
+
+
+def bm_gibbs(X, W, b, lo, n_sweeps, rng_state, n_threads=1):
+    """:func:`bm_gibbs_` with the chains in two fixed blocks (one when there
+    is a single chain), run on up to ``n_threads`` threads when the call is
+    large enough to pay for a thread; results do not depend on
+    ``n_threads``."""
+    n_rows = X.shape[0]
+    n_blocks = min(2, n_rows)
+    if n_blocks == 0:
+        return
+    work = n_rows * (b.size - int(lo)) * int(n_sweeps)
+    n_threads = min(int(n_threads), n_blocks) if work >= _GIBBS_THREAD_WORK else 1
+    args = (X, W, b, int(lo), int(n_sweeps), rng_state, n_blocks)
+    run_threads(_bm_gibbs_kernel, args, max(1, n_threads))
+
+
+@njit(cache=True, nogil=True)
+def _bm_gibbs_kernel(X, W, b, lo, n_sweeps, rng_state, n_blocks, tid, n_threads,
+                     sync):  # fmt: skip
+    for blk in range(tid, n_blocks, n_threads):
+        q0, q1 = span(X.shape[0], blk, n_blocks)
+        bm_gibbs_(X[q0:q1], W, b, lo, n_sweeps, rng_state[q0:q1])
 
 
 def bm_ais(W, b, base_bias, betas, rng_state, n_threads=1):
@@ -332,12 +391,11 @@ def _bm_ais_block(W, b, base_bias, betas, rng_state):
     n_chains = rng_state.shape[0]
     log_w = np.zeros(n_chains)
     X = np.empty((n_chains, n))
+    T = np.empty((n, n_chains))
+    sweep_thresholds_(T, rng_state)
     for r in range(n_chains):
-        s0, s1, s2, s3 = load_row(rng_state, r)
         for i in range(n):
-            u, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-            X[r, i] = _draw(u64_to_unit(u), base_bias[i])
-        store_row(rng_state, r, s0, s1, s2, s3)
+            X[r, i] = 1.0 if base_bias[i] > T[i, r] else 0.0
     F = np.empty((n_chains, n))
     local_fields(X, W, b, F)
     for k in range(1, betas.size):
@@ -352,12 +410,13 @@ def _bm_ais_block(W, b, base_bias, betas, rng_state):
         # one tempered sweep, units outside and chains inside (as bm_gibbs_,
         # but float64 fields: the weights accumulate over every temperature)
         beta = betas[k]
+        sweep_thresholds_(T, rng_state)
         for i in range(n):
             W_i = W[i]
+            T_i = T[i]
             base_i = (1.0 - beta) * base_bias[i]
             for r in range(n_chains):
-                u = draw_u64(rng_state, r)
-                new = _draw(u64_to_unit(u), beta * F[r, i] + base_i)
+                new = 1.0 if beta * F[r, i] + base_i > T_i[r] else 0.0
                 delta = new - X[r, i]
                 if delta != 0.0:
                     X[r, i] = new
@@ -379,15 +438,18 @@ def _load_batch(X, start, stop, S):
 
 
 @njit(inline="always")
-def _apply_update(W, b, W_velocity, b_velocity, G, g_bias, lr, momentum, decay):
-    """``Δ ← m Δ + lr (∇ - λ W)``, ``W ← W + Δ`` (``λ`` not on biases).
+def _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias, lr, momentum,
+                       decay, i0, i1):  # fmt: skip
+    """``Δ ← m Δ + lr (G - λ W)``, ``W ← W + Δ`` on rows ``i0..i1-1``
+    (``λ`` not on biases).
 
-    ``G`` must be symmetric: the same arithmetic on ``(i, j)`` and ``(j, i)``
-    keeps ``W`` exactly symmetric; the diagonal is never touched.
+    ``G`` must be symmetric: the same arithmetic on ``(i, j)`` and
+    ``(j, i)`` keeps ``W`` exactly symmetric whichever thread updates which
+    rows; the diagonal is never touched.
     """
     n = b.size
     use_momentum = momentum != 0.0
-    for i in range(n):
+    for i in range(i0, i1):
         for j in range(n):
             if i == j:
                 continue
@@ -404,10 +466,14 @@ def _apply_update(W, b, W_velocity, b_velocity, G, g_bias, lr, momentum, decay):
 
 
 @njit(inline="always")
-def _symmetrise(G, scale):
-    """``G ← scale (G + Gᵀ)`` off the diagonal, zero diagonal."""
+def _symmetrise_rows(G, scale, i0, i1):
+    """``G_ij, G_ji ← scale (G_ij + G_ji)`` for ``i0 <= i < i1``, ``j > i``;
+    zero ``G_ii``.  Rows ``i0..i1-1`` own the pairs they start, so blocks of
+    rows can run at once: a block reads and writes only its own rows and, in
+    rows below it, columns inside its own range, which no other block
+    touches."""
     n = G.shape[0]
-    for i in range(n):
+    for i in range(i0, i1):
         G[i, i] = 0.0
         for j in range(i + 1, n):
             g = scale * (G[i, j] + G[j, i])
@@ -415,7 +481,38 @@ def _symmetrise(G, scale):
             G[j, i] = g
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always")
+def _symmetrise(G, scale):
+    """``G ← scale (G + Gᵀ)`` off the diagonal, zero diagonal."""
+    _symmetrise_rows(G, scale, 0, G.shape[0])
+
+
+@njit(inline="always")
+def _triangle_span(n, block, n_blocks):
+    """Rows of block ``block`` of ``n_blocks`` (1 or 2) such that the blocks
+    start near-equal numbers of upper-triangle pairs (rows near 0 start
+    the most)."""
+    if n_blocks == 1:
+        return 0, n
+    split = n - int(n / np.sqrt(2.0))
+    return (0, split) if block == 0 else (split, n)
+
+
+#: Work per SML minibatch, ``(rows + chains * sweeps) * n_units**2``, from
+#: which its rows, chains and weight rows are split into two blocks.
+_SML_TWO_BLOCK_WORK = 1 << 18
+
+
+def sml_blocks(batch_size, n_chains, n_units, n_sweeps):
+    """Blocks of rows, chains and weight rows per minibatch in
+    :func:`bm_sml_epoch`: 2 when a minibatch is large enough for two
+    threads to pay for their six barriers, else 1.  A function of the
+    parameters and shapes only, so results never depend on the thread
+    count."""
+    work = (int(batch_size) + int(n_chains) * max(int(n_sweeps), 1)) * n_units**2
+    return 2 if work >= _SML_TWO_BLOCK_WORK else 1
+
+
 def bm_sml_epoch(
     X,
     batch_bounds,
@@ -431,6 +528,8 @@ def bm_sml_epoch(
     n_sweeps,
     n_positive_sweeps,
     mean_field_positive,
+    n_blocks=1,
+    n_threads=1,
 ):
     """One epoch of stochastic maximum likelihood (persistent chains), in place.
 
@@ -444,62 +543,127 @@ def bm_sml_epoch(
     ``[S_pos / B; -S_neg / C]ᵀ [S_pos; S_neg]``.
 
     ``X`` is dense (n_samples, n_visible); ``chains`` (C, n_units) and
-    ``rng_state`` (at least max(B, C) rows) are updated.
+    ``rng_state`` (at least max(B, C) rows) are updated.  Rows, chains and
+    rows of the weights go in ``n_blocks`` (1 or 2, see :func:`sml_blocks`)
+    fixed blocks run by up to ``n_threads`` threads; the result depends on
+    ``n_blocks`` only.
     """
+    if int(n_blocks) < 1 or int(n_threads) < 1:
+        raise ValueError(
+            f"n_blocks and n_threads must be >= 1, got {n_blocks} and {n_threads}"
+        )
+    n = b.size
+    n_hidden = n - X.shape[1]
+    n_chains = chains.shape[0]
+    max_batch = int(np.diff(batch_bounds).max()) if batch_bounds.size > 1 else 0
+    S = np.empty((max_batch + n_chains, n))
+    args = (
+        X, batch_bounds, W, b, W_velocity, b_velocity, chains, rng_state,
+        float(learning_rate), float(momentum), float(weight_decay), int(n_sweeps),
+        int(n_positive_sweeps), bool(mean_field_positive),
+        S, np.empty_like(S), np.empty((max_batch, n)), np.empty((n_chains, n)),
+        np.empty((n_chains, n), np.float32), np.empty((n, n), np.float32),
+        np.empty((n, n)), np.empty(n), np.empty(n_hidden * max_batch),
+        np.empty(n * n_chains), int(n_blocks),
+    )  # fmt: skip
+    run_threads(_bm_sml_kernel, args, min(int(n_threads), int(n_blocks)))
+
+
+@njit(cache=True, nogil=True)
+def _bm_sml_kernel(
+    X, batch_bounds, W, b, W_velocity, b_velocity, chains, rng_state,
+    learning_rate, momentum, weight_decay, n_sweeps, n_positive_sweeps,
+    mean_field_positive, S, A, F_pos, F_neg, F32, W32, G, g_bias, T_pos, T_neg,
+    n_blocks, tid, n_threads, sync,
+):  # fmt: skip
+    """The work of :func:`bm_sml_epoch` for thread ``tid`` of ``n_threads``:
+    blocks ``tid, tid + n_threads, ...`` of each step, with barriers where a
+    step reads what another block wrote (the positive phase's and the
+    chains' draws share RNG rows, so the chains wait for the positive
+    phase)."""
     n = b.size
     n_visible = X.shape[1]
+    n_hidden = n - n_visible
     n_chains = chains.shape[0]
-    max_batch = 0
-    for k in range(batch_bounds.size - 1):
-        max_batch = max(max_batch, batch_bounds[k + 1] - batch_bounds[k])
-    S = np.empty((max_batch + n_chains, n))
-    A = np.empty((max_batch + n_chains, n))
-    F = np.empty((max(max_batch, n_chains), n))
-    G = np.empty((n, n))
-    g_bias = np.empty(n)
     for k in range(batch_bounds.size - 1):
         start = batch_bounds[k]
         n_pos = batch_bounds[k + 1] - start
-        P = S[:n_pos]
-        _load_batch(X, start, start + n_pos, P)
-        if n > n_visible:
-            local_fields(P, W, b, F[:n_pos])
-            for r in range(n_pos):
+        n_all = n_pos + n_chains
+        for blk in range(tid, n_blocks, n_threads):
+            # float32 weights for the chains' field updates
+            i0, i1 = span(n, blk, n_blocks)
+            for i in range(i0, i1):
+                for j in range(n):
+                    W32[i, j] = np.float32(W[i, j])
+            # positive phase, on this block's rows
+            r0, r1 = span(n_pos, blk, n_blocks)
+            if r1 == r0:
+                continue
+            P = S[r0:r1]
+            _load_batch(X, start + r0, start + r1, P)
+            if n_hidden > 0:
+                F = F_pos[r0:r1]
+                local_fields(P, W, b, F)
                 if mean_field_positive:
-                    _mean_field(P[r], F[r], W, n_visible, n, n_positive_sweeps, 1e-8)
+                    _mean_field_rows(P, F, W, n_visible, n_positive_sweeps, 1e-8)
                 else:
-                    s0, s1, s2, s3 = load_row(rng_state, r)
-                    for _ in range(n_positive_sweeps):
-                        s0, s1, s2, s3 = _sweep(
-                            P[r], F[r], W, 1.0, b, n_visible, n, s0, s1, s2, s3
-                        )
-                    store_row(rng_state, r, s0, s1, s2, s3)
-        Q = S[n_pos : n_pos + n_chains]
-        Q[:, :] = chains
-        bm_gibbs_(Q, W, b, 0, n_sweeps, rng_state)
-        chains[:, :] = Q
-        for r in range(n_pos + n_chains):
-            scale = 1.0 / n_pos if r < n_pos else -1.0 / n_chains
-            for i in range(n):
-                A[r, i] = scale * S[r, i]
-        for i in range(n):
-            acc = 0.0
-            for r in range(n_pos + n_chains):
-                acc += A[r, i]
-            g_bias[i] = acc
-        gemm(True, False, 1.0, A[: n_pos + n_chains], S[: n_pos + n_chains], 0.0, G)
-        _symmetrise(G, 0.5)
-        _apply_update(
-            W,
-            b,
-            W_velocity,
-            b_velocity,
-            G,
-            g_bias,
-            learning_rate,
-            momentum,
-            weight_decay,
-        )
+                    # thresholds in a C-contiguous (hidden units, rows) array
+                    T = T_pos[n_hidden * r0 : n_hidden * r1].reshape(
+                        (n_hidden, r1 - r0)
+                    )
+                    _gibbs_sweeps_(P, F, W, n_visible, n_visible,
+                                   n_positive_sweeps, rng_state[r0:r1],
+                                   T)  # fmt: skip
+        if not barrier(sync, n_threads):
+            return
+        for blk in range(tid, n_blocks, n_threads):
+            # negative phase, on this block's chains
+            q0, q1 = span(n_chains, blk, n_blocks)
+            if q1 == q0:
+                continue
+            Q = S[n_pos + q0 : n_pos + q1]
+            Q[:, :] = chains[q0:q1]
+            local_fields(Q, W, b, F_neg[q0:q1])
+            for r in range(q0, q1):
+                for j in range(n):
+                    F32[r, j] = np.float32(F_neg[r, j])
+            T = T_neg[n * q0 : n * q1].reshape((n, q1 - q0))
+            _gibbs_sweeps_(Q, F32[q0:q1], W32, 0, 0, n_sweeps, rng_state[q0:q1], T)
+            chains[q0:q1] = Q
+        if not barrier(sync, n_threads):
+            return
+        for blk in range(tid, n_blocks, n_threads):
+            r0, r1 = span(n_all, blk, n_blocks)
+            for r in range(r0, r1):
+                scale = 1.0 / n_pos if r < n_pos else -1.0 / n_chains
+                for i in range(n):
+                    A[r, i] = scale * S[r, i]
+        if not barrier(sync, n_threads):
+            return
+        for blk in range(tid, n_blocks, n_threads):
+            # bias gradient and rows i0..i1 of [S_pos/B; -S_neg/C]ᵀ [S_pos; S_neg]
+            i0, i1 = span(n, blk, n_blocks)
+            for i in range(i0, i1):
+                acc = 0.0
+                for r in range(n_all):
+                    acc += A[r, i]
+                g_bias[i] = acc
+            if i1 > i0:
+                gemm(True, False, 1.0, A[:n_all, i0:i1], S[:n_all], 0.0, G[i0:i1])
+        if not barrier(sync, n_threads):
+            return
+        for blk in range(tid, n_blocks, n_threads):
+            i0, i1 = _triangle_span(n, blk, n_blocks)
+            _symmetrise_rows(G, 0.5, i0, i1)
+        if not barrier(sync, n_threads):
+            return
+        for blk in range(tid, n_blocks, n_threads):
+            i0, i1 = span(n, blk, n_blocks)
+            _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias,
+                               learning_rate, momentum, weight_decay, i0,
+                               i1)  # fmt: skip
+        if not barrier(sync, n_threads):
+            return
 
 
 @njit(cache=True, nogil=True)
@@ -565,14 +729,6 @@ def bm_gradient_epoch(
             bm_exact_gradient(P, W, b, G, g_bias)
         else:
             bm_pseudolikelihood_gradient(P, W, b, G, g_bias)
-        _apply_update(
-            W,
-            b,
-            W_velocity,
-            b_velocity,
-            G,
-            g_bias,
-            learning_rate,
-            momentum,
-            weight_decay,
-        )
+        # G is symmetric already: (G_ij + G_ji) / 2 = G_ij exactly
+        _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias, learning_rate,
+                           momentum, weight_decay, 0, n)  # fmt: skip
