@@ -5,7 +5,13 @@ import pytest
 from numba import njit
 
 from skebm._kernels._layers import sigmoid, softplus
-from skebm._kernels._vmath import LOGIT_ZERO, exp_nonpositive, log1p_unit, logit_unit
+from skebm._kernels._vmath import (
+    LOGIT_ZERO,
+    exp_nonpositive,
+    exp_nonpositive_f32,
+    log1p_unit,
+    logit_unit,
+)
 
 
 def _vectorised(f):
@@ -110,3 +116,39 @@ def test_logit_unit_matches_extended_precision():
 def test_logit_unit_at_zero_is_below_every_finite_field():
     got = _logit(np.array([0.0]))
     assert got[0] == LOGIT_ZERO and LOGIT_ZERO < -1e299
+
+
+_exp32 = _vectorised(exp_nonpositive_f32)
+
+
+def _ulps32(got, want):
+    """Error in float32 units of the last place of ``want`` (float64)."""
+    return np.abs(got.astype(np.float64) - want) / np.spacing(
+        np.abs(want).astype(np.float32)
+    ).astype(np.float64)
+
+
+def test_exp_nonpositive_f32_within_two_float32_ulps():
+    x = np.concatenate([_grid(-87.0, 0.0), -np.logspace(-30, 1.9, 10_000), [0.0]])
+    x = x.astype(np.float32)
+    got = _exp32(x)
+    assert got.dtype == np.float32
+    assert _ulps32(got, np.exp(x.astype(np.float64))).max() <= 2.0
+
+
+def test_exp_nonpositive_f32_below_range_and_nan():
+    got = _exp32(np.array([-87.5, -1e4, -np.inf, np.nan], dtype=np.float32))
+    np.testing.assert_array_equal(got[:3], 0.0)
+    assert np.isnan(got[3])
+
+
+def test_sigmoid_of_float32_is_float32_within_three_ulps():
+    x = _grid(-90.0, 90.0).astype(np.float32)
+    got = _sigmoid(x)
+    assert got.dtype == np.float32
+    x64 = x.astype(np.float64)
+    want = np.exp(-np.logaddexp(0.0, -x64))
+    keep = want > 1e-37  # float32 subnormals have no relative accuracy
+    # exp within 2 ulp, then a division and (x < 0) a product
+    assert _ulps32(got[keep], want[keep]).max() <= 3.0
+    assert np.all((got >= 0) & (got <= 1))

@@ -28,24 +28,49 @@ the dtype of their output argument; scalar maths is done in float64.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ._blas import matmul_add
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
-from ._vmath import exp_nonpositive, log1p_unit
+from ._vmath import exp_nonpositive, exp_nonpositive_f32, log1p_unit
+
+_ONE_F32 = np.float32(1.0)
+_ZERO_F32 = np.float32(0.0)
 
 #: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
-@njit(inline="always")
 def sigmoid(x):
     """Logistic function, stable for large ``|x|``; branch-free, so loops of
-    it vectorise in callers compiled with ``error_model="numpy"``."""
-    x = float(x)
-    z = exp_nonpositive(-abs(x))
-    s = 1.0 / (1.0 + z)
-    return s if x >= 0.0 else z * s
+    it vectorise in callers compiled with ``error_model="numpy"``.
+
+    Computed in float32 for a float32 ``x`` (eight lanes per AVX2 register
+    instead of four, and a shorter polynomial), else in float64.  Only
+    callable from jitted code.
+    """
+    raise NotImplementedError("sigmoid is only callable from numba-jitted code")
+
+
+@overload(sigmoid, inline="always")
+def _sigmoid_overload(x):
+    if x == types.float32:
+
+        def impl(x):
+            z = exp_nonpositive_f32(-abs(x))
+            s = _ONE_F32 / (_ONE_F32 + z)
+            return s if x >= _ZERO_F32 else z * s
+
+        return impl
+
+    def impl(x):
+        x = float(x)
+        z = exp_nonpositive(-abs(x))
+        s = 1.0 / (1.0 + z)
+        return s if x >= 0.0 else z * s
+
+    return impl
 
 
 @njit(inline="always")

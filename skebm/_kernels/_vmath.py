@@ -20,6 +20,10 @@ range): within 2 ulp for ``exp_nonpositive`` on ``[-708, 0]`` and 3 for
 - :func:`log1p_unit`: ``log(1 + z) = 2 atanh(s)``, ``s = f / (2 + f)``,
   with ``1 + z`` halved (``+ ln 2``) when above ``sqrt(2)`` so that
   ``|s| <= 0.172``; 12 odd terms of the series.
+- :func:`exp_nonpositive_f32`: the float32 version (Cephes ``expf``:
+  the same reduction in float32 and a degree-5 polynomial, within 2 ulp of
+  float32), so that float32 models compute their sigmoids in float32, eight
+  lanes at a time, instead of converting to float64.
 - :func:`logit_unit`: ``log(q)`` for ``q = u / (1 - u)`` from the exponent
   and mantissa of ``q`` (``q = 2**e m``, ``log q = e ln 2 + log1p(m - 1)``).
 """
@@ -36,6 +40,29 @@ _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
 _SHIFT = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFT rounds x to an integer
 _SHIFT_BITS = int(np.float64(_SHIFT).view(np.int64))
 _SQRT2_M1 = 0.41421356237309503  # sqrt(2) - 1
+
+# float32 exp (Cephes expf's reduction and polynomial); numba types numpy
+# float32 globals as float32 constants, so the arithmetic stays float32.
+_F32 = np.float32
+_LOG2E_F32 = _F32(1.44269504088896341)
+_SHIFT_F32 = _F32(12582912.0)  # 1.5 * 2**23
+_SHIFT_BITS_F32 = int(_SHIFT_F32.view(np.int32))
+_LN2_HI_F32 = _F32(0.693359375)  # 9 significant bits: k * _LN2_HI_F32 is exact
+_LN2_LO_F32 = _F32(-2.12194440e-4)
+_EXP_MIN_F32 = _F32(-87.0)  # exp(-87) = 1.6e-38, near the smallest normal
+_ZERO_F32 = _F32(0.0)
+_ONE_F32 = _F32(1.0)
+_P0_F32, _P1_F32, _P2_F32, _P3_F32, _P4_F32, _P5_F32 = (
+    _F32(c)
+    for c in (
+        1.9875691500e-4,
+        1.3981999507e-3,
+        8.3334519073e-3,
+        4.1665795894e-2,
+        1.6666665459e-1,
+        5.0000001201e-1,
+    )
+)
 _MANTISSA = 0x000FFFFFFFFFFFFF  # the 52 fraction bits of a float64
 _ONE_BITS = 0x3FF0000000000000  # the exponent bits of 1.0
 #: ``logit_unit(0)``: below any finite field a unit can have.
@@ -75,18 +102,38 @@ def _from_bits(typingctx, n):
 @intrinsic
 def _mul_add(typingctx, a, b, c):
     """``a * b + c``, fused into one FMA where the CPU has it
-    (``llvm.fmuladd``: the same result every call on a given machine)."""
-    if not (a == b == c == types.float64):
+    (``llvm.fmuladd``: the same result every call on a given machine);
+    all three float64 or all three float32."""
+    if not (a == b == c) or a not in (types.float64, types.float32):
         return None
+    dtype = a
 
     def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
+        flt = ir.DoubleType() if dtype == types.float64 else ir.FloatType()
         fn = builder.module.declare_intrinsic(
-            "llvm.fmuladd", [double], ir.FunctionType(double, [double] * 3)
+            "llvm.fmuladd", [flt], ir.FunctionType(flt, [flt] * 3)
         )
         return builder.call(fn, args)
 
-    return types.float64(types.float64, types.float64, types.float64), codegen
+    return dtype(dtype, dtype, dtype), codegen
+
+
+@intrinsic
+def _pow2_from_shifted_f32(typingctx, t):
+    """``2**k`` (float32) for ``t = k + 1.5 * 2**23`` as rounded by the
+    shift trick: ``k`` sits in the low bits of ``t``'s mantissa.  Valid for
+    ``-126 <= k <= 127``."""
+    if t != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        bits = builder.bitcast(args[0], i32)
+        bits = builder.sub(bits, ir.Constant(i32, _SHIFT_BITS_F32 - 127))
+        bits = builder.shl(bits, ir.Constant(i32, 23))
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.float32), codegen
 
 
 @njit(inline="always")
@@ -113,6 +160,25 @@ def exp_nonpositive(x):
     # 2**k from its exponent bits; k in [-1022, 0], so always a normal number
     y = p * _from_bits((_bits(t) - _SHIFT_BITS + 1023) << 52)
     return 0.0 if low else y
+
+
+@njit(inline="always")
+def exp_nonpositive_f32(x):
+    """``exp(x)`` for float32 ``x <= 0``, in float32, branch-free; inputs
+    below -87 give 0 (a NaN stays NaN)."""
+    low = x < _EXP_MIN_F32
+    x = _EXP_MIN_F32 if low else x
+    t = x * _LOG2E_F32 + _SHIFT_F32
+    k = t - _SHIFT_F32  # round(x / ln 2)
+    r = (x - k * _LN2_HI_F32) - k * _LN2_LO_F32
+    p = _mul_add(_P0_F32, r, _P1_F32)
+    p = _mul_add(p, r, _P2_F32)
+    p = _mul_add(p, r, _P3_F32)
+    p = _mul_add(p, r, _P4_F32)
+    p = _mul_add(p, r, _P5_F32)
+    y = _mul_add(p, r * r, r) + _ONE_F32
+    y = y * _pow2_from_shifted_f32(t)
+    return _ZERO_F32 if low else y
 
 
 @njit(inline="always")
