@@ -66,11 +66,23 @@ def detectors(binary_ok):
         ),
     }
     if binary_ok:
+        # CD-5, learning rate 0.2, 200 epochs: chosen among 40 settings on a
+        # different split (train_test_split random_state=1) and seeds 5-9,
+        # then run here as is. More training helps this model (held-out
+        # inlier scores track the AUC); PCD-1 at learning rate 0.1 for 30
+        # epochs gave 0.816 here.
         out["skebm BernoulliRBM"] = (
             lambda seed: make_pipeline(
                 FunctionTransformer(_pixels_to_unit_interval),
                 EnergyOutlierDetector(
-                    BernoulliRBM(n_components=100, n_iter=30, random_state=seed)
+                    BernoulliRBM(
+                        n_components=100,
+                        n_iter=200,
+                        k=5,
+                        persistent=False,
+                        learning_rate=0.2,
+                        random_state=seed,
+                    )
                 ),
             ),
             True,

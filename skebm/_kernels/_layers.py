@@ -53,24 +53,29 @@ def sigmoid(x):
     raise NotImplementedError("sigmoid is only callable from numba-jitted code")
 
 
-@overload(sigmoid, inline="always")
+@njit(inline="always")
+def _sigmoid_f32(x):
+    z = exp_nonpositive_f32(-abs(x))
+    s = _ONE_F32 / (_ONE_F32 + z)
+    return s if x >= _ZERO_F32 else z * s
+
+
+@njit(inline="always")
+def _sigmoid_f64(x):
+    x = float(x)
+    z = exp_nonpositive(-abs(x))
+    s = 1.0 / (1.0 + z)
+    return s if x >= 0.0 else z * s
+
+
+# Not inline="always": numba's IR inlining of overloads trips its SSA checks
+# on the select above (NumbaIRAssumptionWarning); LLVM inlines the call
+# anyway, so loops of it still vectorise.
+@overload(sigmoid)
 def _sigmoid_overload(x):
     if x == types.float32:
-
-        def impl(x):
-            z = exp_nonpositive_f32(-abs(x))
-            s = _ONE_F32 / (_ONE_F32 + z)
-            return s if x >= _ZERO_F32 else z * s
-
-        return impl
-
-    def impl(x):
-        x = float(x)
-        z = exp_nonpositive(-abs(x))
-        s = 1.0 / (1.0 + z)
-        return s if x >= 0.0 else z * s
-
-    return impl
+        return lambda x: _sigmoid_f32(x)
+    return lambda x: _sigmoid_f64(x)
 
 
 @njit(inline="always")
