@@ -317,7 +317,13 @@ def _sml_run(n_blocks, n_threads, mean_field, momentum):
 
 @pytest.mark.parametrize("mean_field", [True, False])
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
-def test_boltzmann_sml_on_two_threads_gives_the_bits_of_one(mean_field, momentum):
+def test_boltzmann_sml_on_two_threads_gives_the_bits_of_one(
+    monkeypatch, mean_field, momentum
+):
+    import skebm._kernels._sync as sync
+
+    # two threads even where NUMBA_NUM_THREADS=1 or one CPU would grant one
+    monkeypatch.setattr(sync, "available_threads", lambda: 2)
     one = _sml_run(2, 1, mean_field, momentum)
     two = _sml_run(2, 2, mean_field, momentum)
     for key in one:
@@ -345,3 +351,8 @@ def test_boltzmann_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch):
         out[n] = est.sample(9, n_sweeps=20, random_state=2)
     np.testing.assert_array_equal(out[1], out[2])
     assert 0 < out[1].mean() < 1
+
+
+def test_boltzmann_sml_rejects_more_than_two_blocks():
+    with pytest.raises(ValueError, match="n_blocks must be 1 or 2"):
+        _sml_run(3, 2, True, 0.0)

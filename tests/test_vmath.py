@@ -1,5 +1,6 @@
 """The branch-free exp / log1p / sigmoid / softplus against NumPy's libm."""
 
+import numba
 import numpy as np
 import pytest
 from numba import njit
@@ -152,3 +153,23 @@ def test_sigmoid_of_float32_is_float32_within_three_ulps():
     # exp within 2 ulp, then a division and (x < 0) a product
     assert _ulps32(got[keep], want[keep]).max() <= 3.0
     assert np.all((got >= 0) & (got <= 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_computes_in_its_arguments_precision(dtype):
+    # the float32 path must not convert to float64, which the float32 output
+    # arrays of the tests above would hide: check the type and the IR
+    @njit(error_model="numpy")
+    def apply(x, out):
+        value = sigmoid(x[0])
+        out[0] = value
+        return value
+
+    x = np.array([0.25], dtype)
+    apply(x, np.empty(1, dtype))
+    (signature,) = apply.nopython_signatures
+    assert signature.return_type == numba.from_dtype(np.dtype(dtype))
+    if dtype is np.float32:
+        # the wrapper boxes the returned float32 as a Python float (one
+        # fpext); the computation itself must add none
+        assert apply.inspect_llvm(signature.args).count("fpext float") == 1

@@ -298,7 +298,7 @@ def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
     up to 20% slower.
     """
     n = X.shape[1]
-    one = np.ones(1, F.dtype)[0]  # ±1 in the fields' dtype
+    delta = np.empty(1, F.dtype)  # a flip's change, in the fields' dtype
     for _ in range(n_sweeps):
         sweep_thresholds_(T, rng_state)
         for i in range(lo, n):
@@ -307,7 +307,8 @@ def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
             for r in range(X.shape[0]):
                 new = 1.0 if np.float64(F[r, i]) > T_i[r] else 0.0
                 if new != X[r, i]:
-                    d = one if new > X[r, i] else -one
+                    delta[0] = new - X[r, i]
+                    d = delta[0]
                     X[r, i] = new
                     F_r = F[r]
                     for j in range(j0, n):
@@ -548,9 +549,11 @@ def bm_sml_epoch(
     fixed blocks run by up to ``n_threads`` threads; the result depends on
     ``n_blocks`` only.
     """
-    if int(n_blocks) < 1 or int(n_threads) < 1:
+    if int(n_blocks) not in (1, 2) or int(n_threads) < 1:
+        # _triangle_span splits the symmetrisation in at most two blocks
         raise ValueError(
-            f"n_blocks and n_threads must be >= 1, got {n_blocks} and {n_threads}"
+            f"n_blocks must be 1 or 2 and n_threads >= 1, got {n_blocks} and "
+            f"{n_threads}"
         )
     n = b.size
     n_hidden = n - X.shape[1]
