@@ -32,7 +32,7 @@ from numba import njit
 
 from ._blas import gemm
 from ._layers import fill_rows, sigmoid, softplus
-from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
+from ._rng import fill_uniform
 from ._sync import barrier, run_threads, span
 from ._vmath import logit_unit
 
@@ -60,13 +60,7 @@ def sweep_thresholds_(T, rng_state):
     follows only compares (a scalar ``exp`` per unit update had been half
     the cost of a sweep over 100 units).
     """
-    n_units, n_chains = T.shape
-    for r in range(n_chains):
-        s0, s1, s2, s3 = load_row(rng_state, r)
-        for i in range(n_units):
-            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-            T[i, r] = u64_to_unit(x)
-        store_row(rng_state, r, s0, s1, s2, s3)
+    fill_uniform(rng_state, T.T)  # column r from generator r, in unit order
     _logits_(T)
 
 

@@ -33,10 +33,13 @@ from numba.extending import overload
 
 from ._blas import matmul_add
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
-from ._vmath import exp_nonpositive, exp_nonpositive_f32, log1p_unit
-
-_ONE_F32 = np.float32(1.0)
-_ZERO_F32 = np.float32(0.0)
+from ._vmath import (
+    _ONE_F32,
+    _ZERO_F32,
+    exp_nonpositive,
+    exp_nonpositive_f32,
+    log1p_unit,
+)
 
 #: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
