@@ -262,18 +262,27 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _learn(self, W, S_new, S_all):
         """Set ``coef_`` from ``W`` (current weights) and the new patterns."""
         from ._kernels._hopfield import (
+            hebbian_counts,
             hebbian_update_,
             pseudoinverse_weights,
             storkey_update_,
         )
 
+        counts = factor = None
         if self.learning_rule == "hebbian":
             hebbian_update_(W, S_new)
+            # Exact integer recall (see hopfield_recall): the counts, and the
+            # patterns for low-rank initial fields when that is cheaper.
+            counts = hebbian_counts(W, S_all.shape[0])
+            if counts is not None and 2 * S_all.shape[0] < W.shape[0]:
+                factor = S_all
         elif self.learning_rule == "storkey":
             storkey_update_(W, S_new)
         else:
             W = pseudoinverse_weights(S_all)
         self.coef_ = W
+        self._counts = counts
+        self._factor = factor
 
     # ---------------------------------------------------------------- recall
     @blas_pinned
@@ -319,6 +328,8 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             n_iter,
             converged,
             n_threads=available_threads(),
+            counts=getattr(self, "_counts", None),
+            factor=getattr(self, "_factor", None),
         )
         out = self._output(S, X.dtype)
         return (out, n_iter, converged) if return_n_iter else out

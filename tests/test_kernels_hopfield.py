@@ -9,6 +9,7 @@ from scipy.special import logsumexp
 from skebm._kernels._hopfield import (
     TIE_RTOL,
     async_sweep_orders,
+    hebbian_counts,
     hebbian_update_,
     hopfield_recall,
     probe_states,
@@ -30,12 +31,30 @@ def energy(W, s):
     return -0.5 * s @ W @ s
 
 
-def recall(W, S, state, synchronous=False, temperature=0.0, max_iter=50, n_threads=1):
+def recall(
+    W,
+    S,
+    state,
+    synchronous=False,
+    temperature=0.0,
+    max_iter=50,
+    n_threads=1,
+    **hebbian,
+):
     S = S.copy()
     n_iter = np.zeros(len(S), dtype=np.int64)
     converged = np.zeros(len(S), dtype=bool)
     hopfield_recall(
-        W, S, state, synchronous, temperature, max_iter, n_iter, converged, n_threads
+        W,
+        S,
+        state,
+        synchronous,
+        temperature,
+        max_iter,
+        n_iter,
+        converged,
+        n_threads,
+        **hebbian,
     )
     return S, n_iter, converged
 
@@ -208,3 +227,46 @@ def test_many_probes_span_several_blocks(rng, seed):
         s, it, _ = recall(W, S0[r : r + 1], state[r : r + 1].copy())
         np.testing.assert_array_equal(s[0], S[r])
         assert it[0] == n_iter[r]
+
+
+def test_hebbian_counts_are_the_integer_outer_product_sums(rng):
+    P = bipolar(rng, 9, 50)
+    K = hebbian_counts(hebbian(P), len(P))
+    assert K.dtype == np.int16
+    np.testing.assert_array_equal(K, P.T @ P - len(P) * np.eye(50))
+    # counts that int16 (or int32 fields) cannot hold: no counts
+    assert hebbian_counts(np.zeros((2, 2)), 40000) is None
+    assert hebbian_counts(np.zeros((70000, 0)), 40000) is None
+
+
+@pytest.mark.parametrize(
+    "synchronous, temperature", [(False, 0.0), (True, 0.0), (False, 0.7), (True, 0.5)]
+)
+@pytest.mark.parametrize("n_patterns", [2, 12])
+def test_recall_on_hebbian_counts_gives_the_bits_of_float_weights(
+    rng, synchronous, temperature, n_patterns
+):
+    # Two patterns on 41 units make many fields exactly zero (ties), which
+    # the float path must recognise through TIE_RTOL and the integer path
+    # sees exactly, and many of ±2 (the smallest that are not ties); 12
+    # patterns on 41 units is over capacity (long trajectories). 600
+    # probes: more than two blocks, so both threads work.
+    P = bipolar(rng, n_patterns, 41)
+    W = hebbian(P)
+    K = hebbian_counts(W, n_patterns)
+    S0 = P[rng.randint(0, n_patterns, 600)]
+    S0 = S0 * np.where(rng.rand(*S0.shape) < 0.3, -1.0, 1.0)
+    state = probe_states(S0, 11)
+    ref = recall(W, S0, state.copy(), synchronous, temperature, 20)
+    assert not np.array_equal(ref[0], S0)
+    if n_patterns == 2:  # hundreds of exact ties and of ±2 initial fields
+        fields = S0 @ (P.T @ P - 2 * np.eye(41))
+        assert np.sum(fields == 0) > 300 and np.sum(np.abs(fields) == 2) > 300
+    for hebbian_form in ({"counts": K}, {"counts": K, "factor": P}):
+        for n_threads in (1, 2):
+            out = recall(
+                W, S0, state.copy(), synchronous, temperature, 20, n_threads,
+                **hebbian_form,
+            )  # fmt: skip
+            for a, b in zip(ref, out):
+                np.testing.assert_array_equal(a, b)

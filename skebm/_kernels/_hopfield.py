@@ -12,11 +12,21 @@ with a symmetric ``W`` whose diagonal is zero, so a unit's local field is
 Recall keeps the local fields of every probe and updates them after each
 flip (``h += 2 s_i W_i``): a unit update costs O(1) when nothing changes
 and O(N) when a unit flips, instead of O(N) every time.  The initial fields
-of a block of probes come from one BLAS product.  Rounding makes a field
+of a block of probes come from BLAS products.  Rounding makes a field
 that is exactly zero in exact arithmetic (common with the Hebbian rule,
 whose weights are multiples of 1/N) come out as ±1e-17, so fields with
 ``|h_i| <= TIE_RTOL * max_i Σ_j |W_ij|`` count as ties, and a tie keeps the
 unit's state.
+
+Hebbian weights have more structure, which recall can be given:
+``W = K / N`` with integer counts ``K = PᵀP - p I`` (``P``: the ``p``
+stored bipolar patterns).  With ``K`` in int16 the fields are exact int32
+sums (a tie is a field of exactly 0) and a flip reads a quarter of the
+bytes of a float64 row, which is what recall of large networks waits for
+(a row of 4000 float64 weights is 32 KB, and the whole matrix does not fit
+in the cache).  The initial fields then come from the low-rank form,
+``K s = Pᵀ (P s) - p s``: ``2 p N`` multiply-adds per probe instead of
+``N²``.  The dynamics, the random numbers and the results are the same.
 
 Products go through the serial BLAS ``gemm`` bridge, not ``matmul_add``:
 a cached kernel that calls a ``parallel=True`` function (``matmul_add``
@@ -218,6 +228,7 @@ def _is_fixed_point(s, h, tol):
 
 @njit(inline="always")
 def _add_row(h, W, i, scale):
+    """``h += scale * W[i]`` (``scale`` of the fields' dtype: ±2)."""
     for j in range(h.shape[0]):
         h[j] += scale * W[i, j]
 
@@ -235,7 +246,18 @@ def tie_tolerance(W):
 
 
 def hopfield_recall(
-    W, S, rng_state, synchronous, temperature, max_iter, n_iter, converged, n_threads=1
+    W,
+    S,
+    rng_state,
+    synchronous,
+    temperature,
+    max_iter,
+    n_iter,
+    converged,
+    n_threads=1,
+    *,
+    counts=None,
+    factor=None,
 ):
     """Run the Hopfield dynamics from every row of ``S``, in place.
 
@@ -256,6 +278,16 @@ def hopfield_recall(
         Sweeps run per probe.
     converged : (n_probes,) bool, out
         Whether the last sweep changed no unit.
+    n_threads : int
+        Threads sharing the probe blocks (the results do not depend on it).
+    counts : (N, N) int16, optional
+        Hebbian weights as integer counts, ``W == counts / N`` up to
+        rounding: the dynamics then run on exact integer fields (ties are
+        fields of exactly 0). See :func:`hebbian_counts`.
+    factor : (r, N) float64, optional
+        With ``counts``: the bipolar patterns ``P`` behind them,
+        ``counts = PᵀP - r I``, for initial fields in ``2 r N`` operations
+        instead of ``N²`` (worth it for ``2 r < N``).
 
     At zero temperature a probe stops at the first sweep that changes no
     unit (a fixed point), and synchronous recall also stops on a 2-cycle
@@ -269,17 +301,64 @@ def hopfield_recall(
     out to ``n_threads`` threads (block ``k`` to thread ``k % n_threads``):
     a probe's result depends only on the probe, the weights and the seed.
     """
+    N = W.shape[0]
+    if counts is None:
+        rows, scale, tol, fields_like = W, 1.0, tie_tolerance(W), np.empty(0)
+        factor = None
+    else:
+        # integer fields: any tolerance in (0, 1) makes ties exact zeros
+        rows, scale, tol = counts, 1.0 / N, 0.5
+        fields_like = np.empty(0, dtype=np.int32)
+    if factor is None:
+        factor = np.empty((0, N))
     n_blocks = -(-S.shape[0] // _PROBE_BLOCK)
     args = (
-        W, S, rng_state, bool(synchronous), float(temperature), int(max_iter),
-        n_iter, converged, tie_tolerance(W),
+        W, rows, factor, fields_like, scale, counts is not None, S, rng_state,
+        bool(synchronous), float(temperature), int(max_iter), n_iter,
+        converged, tol,
     )  # fmt: skip
     run_threads(hopfield_recall_kernel, args, max(1, min(int(n_threads), n_blocks)))
+
+
+def hebbian_counts(W, n_patterns):
+    """Hebbian weights ``W`` (``= K / N``, :func:`hebbian_update_`) as the
+    int16 counts ``K`` for :func:`hopfield_recall`, or None when they do not
+    fit (more than 32767 patterns, or int32 fields that could overflow)."""
+    N = W.shape[0]
+    if n_patterns > np.iinfo(np.int16).max or N * n_patterns >= 2**31:
+        return None
+    return np.rint(W * N).astype(np.int16)
+
+
+@njit(inline="always")
+def _initial_fields(W, factor, scale, integer, S, H, F, M):
+    """Fields of the probes ``S`` in units of ``W / scale``, into ``F``:
+    ``S W`` (``W`` symmetric), or with a low-rank ``factor`` P (counts
+    ``PᵀP - r I``) ``(S Pᵀ) P - r S``; ``H`` and ``M`` are float64 scratch.
+    ``integer`` fields are rounded: the products are exact integers (low
+    rank) or within rounding of them (``S W / scale``)."""
+    r = factor.shape[0]
+    if r > 0:
+        gemm(False, True, 1.0, S, factor, 0.0, M)
+        gemm(False, False, 1.0, M, factor, 0.0, H)
+        for p in range(S.shape[0]):
+            for j in range(S.shape[1]):
+                H[p, j] -= r * S[p, j]
+    else:
+        gemm(False, False, 1.0 / scale, S, W, 0.0, H)
+    for p in range(S.shape[0]):
+        for j in range(S.shape[1]):
+            F[p, j] = round(H[p, j]) if integer else H[p, j]
 
 
 @njit(cache=True, nogil=True)
 def hopfield_recall_kernel(
     W,
+    rows,
+    factor,
+    fields_like,
+    scale,
+    integer,
     S,
     rng_state,
     synchronous,
@@ -292,23 +371,34 @@ def hopfield_recall_kernel(
     n_threads,
     sync,
 ):
-    """:func:`hopfield_recall` for the probe blocks of thread ``tid``
-    (``tol``: :func:`tie_tolerance` of ``W``; ``sync`` unused: the threads
-    never wait for each other)."""
+    """:func:`hopfield_recall` for the probe blocks of thread ``tid``.
+
+    Flips add rows of ``rows`` (``W`` itself, or integer counts with
+    ``W = scale * rows``, then ``integer``) to fields of ``fields_like``'s
+    dtype; ``tol`` is
+    the tie tolerance in units of ``rows``; ``sync`` unused: the threads
+    never wait for each other.
+    """
     n, N = S.shape
     stochastic = temperature > 0.0
-    beta2 = 2.0 / temperature if stochastic else 0.0
-    H = np.empty((min(n, _PROBE_BLOCK), N))
+    beta2 = 2.0 * scale / temperature if stochastic else 0.0
+    b = min(n, _PROBE_BLOCK)
+    H = np.empty((b, N))
+    M = np.empty((b, factor.shape[0]))
+    fields = np.empty((b, N), fields_like.dtype)
+    two = np.empty(1, fields_like.dtype)  # 2 in the fields' dtype
+    two[0] = 2
     order = np.empty(N, dtype=np.int64)
     changed = np.empty(N, dtype=np.int64)
     previous = np.empty(N, dtype=np.int64)
     for start in range(tid * _PROBE_BLOCK, n, n_threads * _PROBE_BLOCK):
         stop = min(n, start + _PROBE_BLOCK)
-        Hb = H[: stop - start]
-        gemm(False, False, 1.0, S[start:stop], W, 0.0, Hb)  # W symmetric
+        k = stop - start
+        Fb = fields[:k]
+        _initial_fields(W, factor, scale, integer, S[start:stop], H[:k], Fb, M[:k])
         for r in range(start, stop):
             s = S[r]
-            h = Hb[r - start]
+            h = Fb[r - start]
             s0, s1, s2, s3 = load_row(rng_state, r)
             for i in range(N):
                 order[i] = i
@@ -333,7 +423,7 @@ def hopfield_recall_kernel(
                         if new != s[i]:
                             s[i] = new
                             n_changed += 1
-                            _add_row(h, W, i, 2.0 * new)
+                            _add_row(h, rows, i, two[0] if new > 0 else -two[0])
                 else:
                     for i in range(N):
                         new, s0, s1, s2, s3 = _unit_update(
@@ -342,10 +432,10 @@ def hopfield_recall_kernel(
                         if new != s[i]:
                             changed[n_changed] = i
                             n_changed += 1
-                    for k in range(n_changed):
-                        i = changed[k]
+                    for c in range(n_changed):
+                        i = changed[c]
                         s[i] = -s[i]
-                        _add_row(h, W, i, 2.0 * s[i])
+                        _add_row(h, rows, i, two[0] if s[i] > 0 else -two[0])
                 n_iter[r] = sweep + 1
                 if n_changed == 0:
                     converged[r] = True
@@ -356,14 +446,14 @@ def hopfield_recall_kernel(
                 if synchronous and not stochastic:
                     if n_changed == n_previous:
                         cycle = True
-                        for k in range(n_changed):
-                            if changed[k] != previous[k]:
+                        for c in range(n_changed):
+                            if changed[c] != previous[c]:
                                 cycle = False
                                 break
                         if cycle:
                             break
-                    for k in range(n_changed):
-                        previous[k] = changed[k]
+                    for c in range(n_changed):
+                        previous[c] = changed[c]
                     n_previous = n_changed
             store_row(rng_state, r, s0, s1, s2, s3)
 
