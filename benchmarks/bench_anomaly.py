@@ -8,8 +8,9 @@ Novelty detection on data that ships with scikit-learn:
   the rest of them (inliers) and every image of d (outliers); the table
   gives the mean ROC AUC over the ten held-out digits.
 
-Every detector sees the same standardised features (BernoulliRBM sees the
-pixel intensities scaled to [0, 1]). Prints ROC AUC (higher is better) and
+Every detector sees the same standardised features (the plain BernoulliRBM
+sees the pixel intensities scaled to [0, 1]; the binned one, one-hot bins of
+the standardised features). Prints ROC AUC (higher is better) and
 fit time per detector and dataset. Detectors with a ``random_state`` are
 fitted with seeds 0 .. n-1 (``--seeds``, default 5) and the table gives the
 mean and standard deviation over seeds: single-seed AUCs of the RBMs,
@@ -40,6 +41,20 @@ def _pixels_to_unit_interval(X):
     return X / 16.0  # digits' intensities are 0..16
 
 
+#: Bin edges, in standard deviations from the training mean.
+_Z_EDGES = np.arange(-3.0, 4.0)
+
+
+def _z_bins(X):
+    """One-hot code of each standardised feature in the bins (-inf, -3),
+    [-3, -2), ..., [3, inf): binary input for a BernoulliRBM, which then
+    gives low likelihood to values in bins the training data rarely reach
+    (either tail)."""
+    idx = np.digitize(X, _Z_EDGES)
+    n_bins = len(_Z_EDGES) + 1
+    return (idx[:, :, None] == np.arange(n_bins)).reshape(len(X), -1).astype(float)
+
+
 def detectors(binary_ok):
     """name -> (factory of an unfitted detector with ``score_samples`` given
     a seed, whether the seed matters)."""
@@ -58,6 +73,30 @@ def detectors(binary_ok):
                         k=5,
                         persistent=False,
                         learn_sigma=True,
+                        random_state=seed,
+                    )
+                ),
+            ),
+            True,
+        ),
+        # Real-valued features as bins of standard deviations (8 per
+        # feature, symmetric), modelled by a BernoulliRBM. Chosen on a
+        # validation split (breast cancer split with train_test_split
+        # random_state=1, seeds 5-9) among about 150 settings of binned and
+        # Gaussian RBMs, then run here as is: the best code
+        # that treats both tails alike. Codes with bins only above the mean
+        # did better there (0.984 against 0.966) but assume that outliers
+        # are large, which is true of malignant tumours and not in general.
+        "skebm BernoulliRBM, z bins": (
+            lambda seed: make_pipeline(
+                StandardScaler(),
+                FunctionTransformer(_z_bins),
+                EnergyOutlierDetector(
+                    BernoulliRBM(
+                        n_components=16,
+                        n_iter=100,
+                        learning_rate=0.05,
+                        persistent=False,
                         random_state=seed,
                     )
                 ),

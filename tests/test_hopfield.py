@@ -109,6 +109,15 @@ def test_partial_fit_equals_fit_on_all_patterns(rng, rule):
     np.testing.assert_array_equal(part.patterns_, P)
     if rule != "hebbian":  # same operations in the same order
         np.testing.assert_array_equal(part.coef_, full.coef_)
+    # Hebbian recall runs on integer counts rebuilt from the incremental
+    # weights: the same as from all patterns at once
+    probes = P * np.where(rng.rand(*P.shape) < 0.2, -1.0, 1.0)
+    for net in (full, part):
+        net.set_params(random_state=0)
+    np.testing.assert_array_equal(
+        part.fit(P[:4]).partial_fit(P[4:]).recall(probes, return_n_iter=True)[0],
+        full.fit(P).recall(probes, return_n_iter=True)[0],
+    )
 
 
 # ------------------------------------------------ recall vs references
