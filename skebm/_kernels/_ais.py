@@ -37,7 +37,7 @@ from ._layers import (
     softplus_sum,
     summed_out_log_term,
 )
-from ._sync import run_threads, span
+from ._sync import copy_1d, run_threads, span
 
 
 @njit(inline="always")
@@ -159,10 +159,11 @@ def _rbm_ais_kernel(
     n_chains = rng_state.shape[0]
     for blk in range(tid, n_blocks, n_threads):
         q0, q1 = span(n_chains, blk, n_blocks)
-        log_w[q0:q1] = _rbm_ais_block(
+        block_log_w = _rbm_ais_block(
             W, vis_bias, hid_bias, base_eta, base_precision, betas,
             rng_state[q0:q1], gaussian,
         )  # fmt: skip
+        copy_1d(log_w[q0:q1], block_log_w)
 
 
 @njit(cache=True, nogil=True)

@@ -33,7 +33,7 @@ from numba import njit
 from ._blas import gemm
 from ._layers import fill_rows, sigmoid, softplus
 from ._rng import fill_uniform
-from ._sync import barrier, run_threads, span
+from ._sync import barrier, copy_1d, copy_2d, run_threads, span
 from ._vmath import logit_unit
 
 
@@ -177,7 +177,7 @@ def bm_visible_scores(V, W, b, want_marginals):
     out = np.empty(n_rows)
     marg = np.zeros((n_rows, n_hidden if want_marginals else 0))
     X = np.zeros((n_rows, n))
-    X[:, :n_visible] = V
+    copy_2d(X[:, :n_visible], V)
     F = np.empty((n_rows, n))
     local_fields(X, W, b, F)
     for r in range(n_rows):
@@ -244,7 +244,7 @@ def bm_mean_field(V, W, b, n_iter, tol):
     n_rows, n_visible = V.shape
     n = b.size
     X = np.zeros((n_rows, n))
-    X[:, :n_visible] = V
+    copy_2d(X[:, :n_visible], V)
     F = np.empty((n_rows, n))
     local_fields(X, W, b, F)
     _mean_field_rows(X, F, W, n_visible, n_iter, tol)
@@ -370,7 +370,7 @@ def _bm_ais_kernel(W, b, base_bias, betas, rng_state, n_blocks, log_w, tid,
     n_chains = rng_state.shape[0]
     for blk in range(tid, n_blocks, n_threads):
         q0, q1 = span(n_chains, blk, n_blocks)
-        log_w[q0:q1] = _bm_ais_block(W, b, base_bias, betas, rng_state[q0:q1])
+        copy_1d(log_w[q0:q1], _bm_ais_block(W, b, base_bias, betas, rng_state[q0:q1]))
 
 
 @njit(cache=True, nogil=True)
@@ -619,14 +619,14 @@ def _bm_sml_kernel(
             if q1 == q0:
                 continue
             Q = S[n_pos + q0 : n_pos + q1]
-            Q[:, :] = chains[q0:q1]
+            copy_2d(Q, chains[q0:q1])
             local_fields(Q, W, b, F_neg[q0:q1])
             for r in range(q0, q1):
                 for j in range(n):
                     F32[r, j] = np.float32(F_neg[r, j])
             T = T_neg[n * q0 : n * q1].reshape((n, q1 - q0))
             _gibbs_sweeps_(Q, F32[q0:q1], W32, 0, 0, n_sweeps, rng_state[q0:q1], T)
-            chains[q0:q1] = Q
+            copy_2d(chains[q0:q1], Q)
         if not barrier(sync, n_threads):
             return
         for blk in range(tid, n_blocks, n_threads):

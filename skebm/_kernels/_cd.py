@@ -38,7 +38,7 @@ from ._layers import (
     visible_preactivation,
     visible_sample_,
 )
-from ._sync import barrier, run_threads, span
+from ._sync import barrier, copy_1d, copy_2d, run_threads, span
 
 
 @njit(cache=True, nogil=True)
@@ -507,8 +507,9 @@ def _free_energies_kernel(
     n = V.shape[0]
     for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
         stop = min(n, start + _ROW_BLOCK)
-        out[start:stop] = rbm_free_energy(
-            V[start:stop], W, vis_bias, hid_bias, gaussian
+        copy_1d(
+            out[start:stop],
+            rbm_free_energy(V[start:stop], W, vis_bias, hid_bias, gaussian),
         )
 
 
@@ -537,9 +538,10 @@ def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_thre
     n = V.shape[0]
     for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
         stop = min(n, start + _GIBBS_BLOCK)
-        out[start:stop] = _rbm_gibbs_block(
+        samples = _rbm_gibbs_block(
             V[start:stop], W, b, c, rng_state[start:stop], n_steps, gaussian
         )
+        copy_2d(out[start:stop], samples)
 
 
 @njit(cache=True, nogil=True)

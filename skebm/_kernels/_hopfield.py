@@ -46,7 +46,7 @@ from numba import njit
 from ._blas import gemm
 from ._layers import sigmoid
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
-from ._sync import run_threads
+from ._sync import copy_1d, run_threads
 
 #: Relative size of a local field treated as zero (a tie).  A nonzero
 #: Hebbian field is at least 1/N in absolute value while a row of weights
@@ -124,7 +124,7 @@ def async_sweep_orders(state, row, n_units, n_sweeps):
     s0, s1, s2, s3 = load_row(state, row)
     for t in range(n_sweeps):
         s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
-        orders[t] = order
+        copy_1d(orders[t], order)
     store_row(state, row, s0, s1, s2, s3)
     return orders
 
@@ -500,7 +500,7 @@ def modern_hopfield_retrieve(X, Q, beta, max_iter, tol, n_iter, converged):
         for b0 in range(0, n_active, block):
             k = min(n_active, b0 + block) - b0
             for t in range(k):
-                Qa[t] = Q[active[b0 + t]]
+                copy_1d(Qa[t], Q[active[b0 + t]])
             gemm(False, True, beta, Qa[:k], X, 0.0, A[:k])
             _softmax_rows_(A[:k])
             gemm(False, False, 1.0, A[:k], X, 0.0, Qn[:k])

@@ -245,3 +245,21 @@ def run_threads(kernel, args, n_threads):
         _release_extra(extra)
     if errors:
         raise errors[0]
+
+
+# Copies as explicit loops: numba compiles an array-to-array slice
+# assignment (``a[i:j] = b``) with an error path that formats the shapes,
+# about 2 s of compile time on a cold cache, once per process.
+@njit(inline="always")
+def copy_1d(dst, src):
+    """``dst[:] = src`` for 1-d arrays of the same length."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(inline="always")
+def copy_2d(dst, src):
+    """``dst[:, :] = src`` for 2-d arrays of the same shape."""
+    for r in range(dst.shape[0]):
+        for c in range(dst.shape[1]):
+            dst[r, c] = src[r, c]
