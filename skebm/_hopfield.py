@@ -95,7 +95,11 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features, n_features)
-        Weights ``W``, float64, symmetric, zero diagonal.
+        Weights ``W``, float64, symmetric, zero diagonal. A Hebbian network
+        also keeps their integer counts ``N W`` (int16, a quarter of the
+        memory of ``coef_``) and recalls on those, exactly and faster; if
+        ``coef_`` is changed after fitting, recall notices (a check of every
+        weight, on each call) and runs on ``coef_`` as it is.
     patterns_ : ndarray of shape (n_patterns, n_features)
         The stored patterns in the input encoding (kept for
         :meth:`predict` and for the pseudo-inverse rule's
@@ -268,21 +272,21 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             storkey_update_,
         )
 
-        counts = factor = None
+        # Weights made by Hebb's rule alone (this fit, or a partial_fit on
+        # top of such weights) are multiples of 1/N: recall runs on their
+        # integer counts (see hopfield_recall).
+        only_hebb = S_new is S_all or getattr(self, "_counts", None) is not None
+        counts = None
         if self.learning_rule == "hebbian":
             hebbian_update_(W, S_new)
-            # Exact integer recall (see hopfield_recall): the counts, and the
-            # patterns for low-rank initial fields when that is cheaper.
-            counts = hebbian_counts(W, S_all.shape[0])
-            if counts is not None and 2 * S_all.shape[0] < W.shape[0]:
-                factor = S_all
+            if only_hebb:
+                counts = hebbian_counts(W, S_all.shape[0])
         elif self.learning_rule == "storkey":
             storkey_update_(W, S_new)
         else:
             W = pseudoinverse_weights(S_all)
         self.coef_ = W
         self._counts = counts
-        self._factor = factor
 
     # ---------------------------------------------------------------- recall
     @blas_pinned
@@ -310,10 +314,19 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             sweeps or a 2-cycle of synchronous recall. Only returned if
             ``return_n_iter`` is True.
         """
-        from ._kernels._hopfield import hopfield_recall, probe_states
+        from ._kernels._hopfield import counts_match, hopfield_recall, probe_states
         from ._kernels._sync import available_threads
 
         X, S = self._probes(X)
+        counts = getattr(self, "_counts", None)
+        factor = None
+        if counts is not None and not counts_match(self.coef_, counts):
+            counts = None  # coef_ was changed after fit: recall on it as is
+        if counts is not None and 2 * len(self.patterns_) < S.shape[1]:
+            # counts = PᵀP - pI: low-rank initial fields
+            factor = np.ascontiguousarray(self.patterns_, dtype=np.float64)
+            if self.encoding_ == _BINARY:
+                factor = 2.0 * factor - 1.0
         n = S.shape[0]
         n_iter = np.zeros(n, dtype=np.int64)
         converged = np.zeros(n, dtype=bool)
@@ -328,8 +341,8 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             n_iter,
             converged,
             n_threads=available_threads(),
-            counts=getattr(self, "_counts", None),
-            factor=getattr(self, "_factor", None),
+            counts=counts,
+            factor=factor,
         )
         out = self._output(S, X.dtype)
         return (out, n_iter, converged) if return_n_iter else out

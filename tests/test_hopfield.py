@@ -120,6 +120,50 @@ def test_partial_fit_equals_fit_on_all_patterns(rng, rule):
     )
 
 
+def _float_recall(net, probes):
+    """Recall on ``net.coef_`` through the float64 kernel path."""
+    from skebm._kernels._hopfield import hopfield_recall, probe_states
+
+    S = np.array(probes, dtype=float)
+    n_iter = np.zeros(len(S), dtype=np.int64)
+    converged = np.zeros(len(S), dtype=bool)
+    state = probe_states(S, net._seed)
+    hopfield_recall(
+        net.coef_, S, state, net.update == "sync", float(net.temperature),
+        net.max_iter, n_iter, converged,
+    )  # fmt: skip
+    return S, n_iter
+
+
+def test_hebbian_recall_follows_coef_changed_after_fit(rng):
+    P = bipolar(rng, 5, 60)
+    probes = P[rng.randint(0, 5, 40)] * np.where(rng.rand(40, 60) < 0.25, -1.0, 1.0)
+    net = HopfieldNetwork(random_state=0).fit(P)
+    assert net._counts.dtype == np.int16
+    before = net.recall(probes, return_n_iter=True)
+    np.testing.assert_array_equal(before[0], _float_recall(net, probes)[0])
+    # a lesion, in place: recall must run on the lesioned weights
+    net.coef_[:, :30] = 0.0
+    net.coef_[:30, :] = 0.0
+    after = net.recall(probes, return_n_iter=True)
+    reference = _float_recall(net, probes)
+    np.testing.assert_array_equal(after[0], reference[0])
+    np.testing.assert_array_equal(after[1], reference[1])
+    assert not np.array_equal(after[0], before[0])
+    # an old pickle without counts recalls on coef_ too
+    del net._counts
+    np.testing.assert_array_equal(net.recall(probes), reference[0])
+
+
+def test_hebbian_partial_fit_on_other_rules_weights_recalls_on_coef(rng):
+    P = bipolar(rng, 8, 50)
+    probes = P * np.where(rng.rand(8, 50) < 0.25, -1.0, 1.0)
+    net = HopfieldNetwork("storkey", random_state=0).fit(P[:4])
+    net.set_params(learning_rule="hebbian").partial_fit(P[4:])
+    assert net._counts is None  # Storkey's weights are no multiples of 1/N
+    np.testing.assert_array_equal(net.recall(probes), _float_recall(net, probes)[0])
+
+
 # ------------------------------------------------ recall vs references
 def sync_reference(W, S, max_iter):
     """Synchronous recall, written independently: fresh fields every step,

@@ -9,6 +9,7 @@ from scipy.special import logsumexp
 from skebm._kernels._hopfield import (
     TIE_RTOL,
     async_sweep_orders,
+    counts_match,
     hebbian_counts,
     hebbian_update_,
     hopfield_recall,
@@ -234,9 +235,35 @@ def test_hebbian_counts_are_the_integer_outer_product_sums(rng):
     K = hebbian_counts(hebbian(P), len(P))
     assert K.dtype == np.int16
     np.testing.assert_array_equal(K, P.T @ P - len(P) * np.eye(50))
-    # counts that int16 (or int32 fields) cannot hold: no counts
+    assert counts_match(hebbian(P), K)
+    # counts that int16 cannot hold, or fields that int32 might not: none
     assert hebbian_counts(np.zeros((2, 2)), 40000) is None
-    assert hebbian_counts(np.zeros((70000, 0)), 40000) is None
+    assert hebbian_counts(np.zeros((70000, 0)), 31000) is None
+    assert hebbian_counts(np.zeros((60000, 0)), 31000) is not None
+
+
+def test_counts_match_rejects_weights_changed_after_learning(rng):
+    P = bipolar(rng, 9, 50)  # 9 patterns: every count is odd, never 0
+    W = hebbian(P)
+    K = hebbian_counts(W, len(P))
+    lesioned = W.copy()
+    lesioned[3, 7] = lesioned[7, 3] = 0.0
+    assert not counts_match(lesioned, K)
+    assert not counts_match(W * 1.001, K)
+    assert counts_match(W + 1e-12, K)  # rounding-size differences are fine
+
+
+def test_counts_drive_the_dynamics(rng):
+    # With counts of other patterns than W's, recall follows the counts
+    # (W only serves as a shape here, the factor giving the initial fields).
+    P, Q = bipolar(rng, 4, 60), bipolar(rng, 4, 60)
+    W, K_other = hebbian(P), hebbian_counts(hebbian(Q), 4)
+    S0 = Q[rng.randint(0, 4, 50)] * np.where(rng.rand(50, 60) < 0.2, -1.0, 1.0)
+    on_counts = recall(W, S0, probe_states(S0, 2), counts=K_other, factor=Q)
+    on_other = recall(hebbian(Q), S0, probe_states(S0, 2))
+    on_w = recall(W, S0, probe_states(S0, 2))
+    np.testing.assert_array_equal(on_counts[0], on_other[0])
+    assert not np.array_equal(on_counts[0], on_w[0])
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,10 @@ bytes of a float64 row, which is what recall of large networks waits for
 (a row of 4000 float64 weights is 32 KB, and the whole matrix does not fit
 in the cache).  The initial fields then come from the low-rank form,
 ``K s = Pᵀ (P s) - p s``: ``2 p N`` multiply-adds per probe instead of
-``N²``.  The dynamics, the random numbers and the results are the same.
+``N²``.  The dynamics and the random numbers are the same, and so are the
+results at zero temperature; at a positive temperature the Glauber
+probabilities come from the exact field instead of a rounded one, which
+changes a draw with probability about 1e-16.
 
 Products go through the serial BLAS ``gemm`` bridge, not ``matmul_add``:
 a cached kernel that calls a ``parallel=True`` function (``matmul_add``
@@ -282,8 +285,10 @@ def hopfield_recall(
         Threads sharing the probe blocks (the results do not depend on it).
     counts : (N, N) int16, optional
         Hebbian weights as integer counts, ``W == counts / N`` up to
-        rounding: the dynamics then run on exact integer fields (ties are
-        fields of exactly 0). See :func:`hebbian_counts`.
+        rounding (:func:`hebbian_counts`; check with
+        :func:`counts_match`): the dynamics then run on the exact integer
+        fields ``counts @ s`` (ties are fields of exactly 0) and ``W`` only
+        serves the initial fields when ``factor`` is not given.
     factor : (r, N) float64, optional
         With ``counts``: the bipolar patterns ``P`` behind them,
         ``counts = PᵀP - r I``, for initial fields in ``2 r N`` operations
@@ -303,17 +308,17 @@ def hopfield_recall(
     """
     N = W.shape[0]
     if counts is None:
-        rows, scale, tol, fields_like = W, 1.0, tie_tolerance(W), np.empty(0)
+        rows, unit, tol, fields_like = W, 1.0, tie_tolerance(W), np.empty(0)
         factor = None
     else:
         # integer fields: any tolerance in (0, 1) makes ties exact zeros
-        rows, scale, tol = counts, 1.0 / N, 0.5
+        rows, unit, tol = counts, float(N), 0.5
         fields_like = np.empty(0, dtype=np.int32)
     if factor is None:
         factor = np.empty((0, N))
     n_blocks = -(-S.shape[0] // _PROBE_BLOCK)
     args = (
-        W, rows, factor, fields_like, scale, counts is not None, S, rng_state,
+        W, rows, factor, fields_like, unit, counts is not None, S, rng_state,
         bool(synchronous), float(temperature), int(max_iter), n_iter,
         converged, tol,
     )  # fmt: skip
@@ -321,22 +326,53 @@ def hopfield_recall(
 
 
 def hebbian_counts(W, n_patterns):
-    """Hebbian weights ``W`` (``= K / N``, :func:`hebbian_update_`) as the
-    int16 counts ``K`` for :func:`hopfield_recall`, or None when they do not
-    fit (more than 32767 patterns, or int32 fields that could overflow)."""
+    """Weights learnt by Hebb's rule alone from ``n_patterns`` patterns
+    (``W = K / N``, :func:`hebbian_update_`) as the int16 counts ``K`` for
+    :func:`hopfield_recall`, or None when they might not fit (more than
+    32767 patterns, or ``N * n_patterns`` reaching 2**31, which int32
+    fields could overflow). Only for weights that Hebb's rule made: other
+    weights are not multiples of ``1 / N``."""
     N = W.shape[0]
     if n_patterns > np.iinfo(np.int16).max or N * n_patterns >= 2**31:
         return None
-    return np.rint(W * N).astype(np.int16)
+    K = np.empty(W.shape, dtype=np.int16)
+    _round_counts(W, float(N), K)
+    return K
+
+
+@njit(cache=True, nogil=True)
+def _round_counts(W, unit, K):
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            K[i, j] = round(W[i, j] * unit)
+
+
+#: Largest ``|W N - K|`` for which :func:`counts_match` accepts counts ``K``
+#: for weights ``W``: Hebbian weights accumulate rounding errors below
+#: ``p² 2**-52 ≈ 2.4e-7`` for the largest ``p`` (32767) counts allow.
+COUNTS_ATOL = 1e-6
+
+
+@njit(cache=True, nogil=True)
+def counts_match(W, K):
+    """Whether ``W == K / N`` within rounding (``COUNTS_ATOL`` in units of
+    ``1 / N``): the counts still describe the weights, which someone may
+    have changed since the counts were made."""
+    unit = float(W.shape[0])
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            if abs(W[i, j] * unit - K[i, j]) > COUNTS_ATOL:
+                return False
+    return True
 
 
 @njit(inline="always")
-def _initial_fields(W, factor, scale, integer, S, H, F, M):
-    """Fields of the probes ``S`` in units of ``W / scale``, into ``F``:
+def _initial_fields(W, factor, unit, integer, S, H, F, M):
+    """Fields of the probes ``S`` in units of ``1 / unit``, into ``F``:
     ``S W`` (``W`` symmetric), or with a low-rank ``factor`` P (counts
     ``PᵀP - r I``) ``(S Pᵀ) P - r S``; ``H`` and ``M`` are float64 scratch.
     ``integer`` fields are rounded: the products are exact integers (low
-    rank) or within rounding of them (``S W / scale``)."""
+    rank) or within rounding of them (``unit S W``)."""
     r = factor.shape[0]
     if r > 0:
         gemm(False, True, 1.0, S, factor, 0.0, M)
@@ -345,7 +381,7 @@ def _initial_fields(W, factor, scale, integer, S, H, F, M):
             for j in range(S.shape[1]):
                 H[p, j] -= r * S[p, j]
     else:
-        gemm(False, False, 1.0 / scale, S, W, 0.0, H)
+        gemm(False, False, unit, S, W, 0.0, H)
     for p in range(S.shape[0]):
         for j in range(S.shape[1]):
             F[p, j] = round(H[p, j]) if integer else H[p, j]
@@ -357,7 +393,7 @@ def hopfield_recall_kernel(
     rows,
     factor,
     fields_like,
-    scale,
+    unit,
     integer,
     S,
     rng_state,
@@ -374,14 +410,14 @@ def hopfield_recall_kernel(
     """:func:`hopfield_recall` for the probe blocks of thread ``tid``.
 
     Flips add rows of ``rows`` (``W`` itself, or integer counts with
-    ``W = scale * rows``, then ``integer``) to fields of ``fields_like``'s
+    ``W = rows / unit``, then ``integer``) to fields of ``fields_like``'s
     dtype; ``tol`` is
     the tie tolerance in units of ``rows``; ``sync`` unused: the threads
     never wait for each other.
     """
     n, N = S.shape
     stochastic = temperature > 0.0
-    beta2 = 2.0 * scale / temperature if stochastic else 0.0
+    beta2 = 2.0 / (unit * temperature) if stochastic else 0.0
     b = min(n, _PROBE_BLOCK)
     H = np.empty((b, N))
     M = np.empty((b, factor.shape[0]))
@@ -395,7 +431,7 @@ def hopfield_recall_kernel(
         stop = min(n, start + _PROBE_BLOCK)
         k = stop - start
         Fb = fields[:k]
-        _initial_fields(W, factor, scale, integer, S[start:stop], H[:k], Fb, M[:k])
+        _initial_fields(W, factor, unit, integer, S[start:stop], H[:k], Fb, M[:k])
         for r in range(start, stop):
             s = S[r]
             h = Fb[r - start]
