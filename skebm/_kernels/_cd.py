@@ -225,11 +225,6 @@ def _copy_columns_(dst, src, c0, c1):
 
 
 @njit(inline="always")
-def _copy_(dst, src):
-    _copy_columns_(dst, src, 0, dst.shape[1])
-
-
-@njit(inline="always")
 def _clip_log_sigma_step(step, log_sigma, floor, c, max_step):
     step = min(max(step, -max_step), max_step)
     log_sigma[c] += step
@@ -321,7 +316,7 @@ def rbm_epoch_kernel(
                 _scale_columns(V_pos[r0:r1], inv_sigma)
             if persistent:
                 q0, q1 = span(n_neg, blk, n_blocks)
-                _copy_(chain[q0:q1], chain_hidden[q0:q1])
+                copy_2d(chain[q0:q1], chain_hidden[q0:q1])
         if not barrier(sync, n_threads):
             return
 

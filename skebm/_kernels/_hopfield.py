@@ -411,9 +411,8 @@ def hopfield_recall_kernel(
 
     Flips add rows of ``rows`` (``W`` itself, or integer counts with
     ``W = rows / unit``, then ``integer``) to fields of ``fields_like``'s
-    dtype; ``tol`` is
-    the tie tolerance in units of ``rows``; ``sync`` unused: the threads
-    never wait for each other.
+    dtype; ``tol`` is the tie tolerance in units of ``rows``; ``sync``
+    unused: the threads never wait for each other.
     """
     n, N = S.shape
     stochastic = temperature > 0.0
