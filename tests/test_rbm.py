@@ -134,6 +134,34 @@ def test_training_increases_exact_likelihood(rng):
         assert rbm.score(X) > before + 1.0, persistent
 
 
+@pytest.mark.parametrize("persistent", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_one_training_step_moves_uphill(seed, persistent):
+    # One minibatch (the whole data set): the parameter change must point
+    # up the exact log-likelihood gradient, and the exact log-likelihood must
+    # rise. The step is small (lr 0.05), so the first-order term decides.
+    rng = np.random.RandomState(seed)
+    X = (rng.rand(300, 6) < [0.8, 0.7, 0.2, 0.1, 0.6, 0.3]).astype(np.float64)
+    rbm = BernoulliRBM(
+        n_components=4,
+        batch_size=300,
+        learning_rate=0.05,
+        persistent=persistent,
+        random_state=seed,
+        log_partition="exact",
+    ).partial_fit(X)  # one step from the initial weights
+    before = (rbm.components_.copy(), rbm.intercept_visible_.copy(),
+              rbm.intercept_hidden_.copy(), rbm.score(X))  # fmt: skip
+    grad = exact.ml_gradient(X, *before[:3])
+    rbm.partial_fit(X)  # the step under test
+    after = (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_)
+    step = np.concatenate([(a - b).ravel() for a, b in zip(after, before)])
+    g = np.concatenate([x.ravel() for x in grad])
+    cosine = step @ g / (np.linalg.norm(step) * np.linalg.norm(g))
+    assert cosine > 0.5
+    assert rbm.score(X) > before[3]
+
+
 def test_log_partition_none_and_forced_exact(rng, digits):
     X = binary_data(rng)
     rbm = BernoulliRBM(n_components=4, n_iter=1, log_partition=None).fit(X)
