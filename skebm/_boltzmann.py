@@ -103,8 +103,9 @@ class BoltzmannMachine(
         How ``log Z`` is computed at the end of ``fit`` for
         :meth:`score_samples`. ``"exact"`` enumerates all states (at most
         24 units); ``"ais"`` runs annealed importance sampling with tempered
-        sequential Gibbs sweeps; ``"auto"``: exact up to 20 units, else AIS.
-        ``None`` skips it.
+        sequential Gibbs sweeps; ``"auto"``: exact up to 20 units, else AIS,
+        except when :meth:`score_samples` could not use it anyway (more
+        than 16 hidden units, which it cannot sum out). ``None`` skips it.
     n_ais_chains : int, default=100
         Number of AIS runs.
     n_ais_temperatures : int, default=1000
@@ -151,7 +152,10 @@ class BoltzmannMachine(
     Input must lie in [0, 1]: binary rows, or probabilities (used as
     expected unit values in the training statistics). :meth:`score_samples`
     is a log-probability only for binary rows. Sparse input is densified.
-    Everything is computed in float64.
+    Parameters, scores, exact sums and the clamped (positive-phase) chains
+    are float64; the free Gibbs chains (:meth:`sample` and the negative
+    phase of SML) keep float32 local fields, recomputed exactly in float64
+    at the start of every kernel call.
 
     References
     ----------
@@ -457,6 +461,8 @@ class BoltzmannMachine(
             )
         if mode == "exact" or (mode == "auto" and n <= _AUTO_EXACT_UNITS):
             return float(bm_log_partition(W, b)), 0.0, "exact"
+        if mode == "auto" and self.n_hidden > _MAX_ENUMERATED_HIDDEN:
+            return None, None, None  # score_samples cannot sum out the hidden
         base = np.zeros(n)
         base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
         state = seed_state(draw_seed(self.random_state_), self.n_ais_chains)
@@ -485,8 +491,8 @@ class BoltzmannMachine(
         units; above that, the sequential mean-field approximation
         (iterated until no marginal moves by more than 1e-8, at most 200
         sweeps), which is exact when the hidden units are not coupled to
-        each other. A machine without hidden units has nothing to
-        transform into and raises ``ValueError``.
+        each other. A machine without hidden units (``n_hidden=0``)
+        returns an array with no columns, as it has no hidden features.
 
         Parameters
         ----------
@@ -503,16 +509,19 @@ class BoltzmannMachine(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         if self.n_hidden == 0:
-            raise ValueError(
-                "transform returns hidden-unit marginals, and this "
-                "BoltzmannMachine has n_hidden=0: use it as a density model "
-                "(score_samples, sample) or set n_hidden > 0."
-            )
+            return np.empty((X.shape[0], 0), X.dtype)
         if self.n_hidden <= _EXACT_TRANSFORM_HIDDEN:
             return bm_visible_scores(X, self.coef_, self.intercept_, True)[1]
         return bm_mean_field(
             X, self.coef_, self.intercept_, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL
         )
+
+    def score_samples(self, X):
+        check_is_fitted(self)
+        self._check_enumerable_hidden("score_samples")
+        return super().score_samples(X)
+
+    score_samples.__doc__ = _DensityScoreMixin.score_samples.__doc__
 
     @blas_pinned
     def energy(self, X):

@@ -408,14 +408,25 @@ def test_bad_parameters_raise_clear_errors(rng, params, n_features, match):
 def test_methods_that_need_what_the_model_lacks(rng):
     X = binary_data(rng)
     visible_only = BoltzmannMachine(n_iter=1).fit(X)
-    with pytest.raises(ValueError, match="n_hidden=0"):
-        visible_only.transform(X)
+    # no hidden units, no hidden features: an empty transform, no names
+    assert visible_only.transform(X).shape == (len(X), 0)
+    assert visible_only.get_feature_names_out().shape == (0,)
     no_z = BoltzmannMachine(n_iter=1, log_partition=None).fit(X)
     with pytest.raises(ValueError, match="log_partition=None"):
         no_z.score_samples(X)
     many_hidden = BoltzmannMachine(n_hidden=17, n_iter=0, log_partition=None).fit(X)
     with pytest.raises(ValueError, match="at most 16 hidden"):
         many_hidden.energy(X)
+    # "auto" spends no AIS run on a log Z that score_samples could not use,
+    # and score_samples names the real limit rather than log_partition
+    auto = BoltzmannMachine(n_hidden=17, n_iter=0, n_ais_temperatures=10).fit(X)
+    assert auto.log_partition_ is None and auto.log_partition_method_ is None
+    with pytest.raises(ValueError, match="at most 16 hidden"):
+        auto.score_samples(X)
+    forced = BoltzmannMachine(
+        n_hidden=17, n_iter=0, log_partition="ais", n_ais_temperatures=10
+    ).fit(X)
+    assert forced.log_partition_method_ == "ais"
     for method in (visible_only.score_samples, visible_only.energy):
         with pytest.raises(ValueError, match="features"):
             method(binary_data(rng, d=4))

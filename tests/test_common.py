@@ -111,8 +111,18 @@ def all_estimators():
     return out
 
 
+# Checked a second time in another configuration: the default, fully
+# visible Boltzmann machine (no hidden units, so no hidden features).
+_SECOND_PARAMS = {
+    "BoltzmannMachine": dict(
+        n_hidden=0, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
+    ),
+}
+
+
 def _instances():
-    return [cls(**_FAST_PARAMS.get(cls.__name__, {})) for cls in all_estimators()]
+    first = [cls(**_FAST_PARAMS.get(cls.__name__, {})) for cls in all_estimators()]
+    return first + [getattr(skebm, n)(**p) for n, p in _SECOND_PARAMS.items()]
 
 
 class BernoulliRBMAnyRange(skebm.BernoulliRBM):
@@ -151,9 +161,9 @@ _DOMAIN_FREE["HopfieldNetwork"] = HopfieldNetworkAnySign
 def _domain_free_instances():
     names = {cls.__name__ for cls in all_estimators()}
     assert _UNIT_INTERVAL_ESTIMATORS | _BINARY_ESTIMATORS <= names
-    return [
-        _DOMAIN_FREE[name](**_FAST_PARAMS[name])
-        for name in sorted(_UNIT_INTERVAL_ESTIMATORS | _BINARY_ESTIMATORS)
+    names = sorted(_UNIT_INTERVAL_ESTIMATORS | _BINARY_ESTIMATORS)
+    return [_DOMAIN_FREE[name](**_FAST_PARAMS[name]) for name in names] + [
+        _DOMAIN_FREE[name](**params) for name, params in _SECOND_PARAMS.items()
     ]
 
 
