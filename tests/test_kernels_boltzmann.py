@@ -10,6 +10,7 @@ import pytest
 from scipy.special import expit, logsumexp
 
 from skebm._kernels._boltzmann import (
+    _gibbs_sweeps_,
     bm_ais,
     bm_exact_gradient,
     bm_gibbs_,
@@ -21,6 +22,7 @@ from skebm._kernels._boltzmann import (
     bm_pseudolikelihood_gradient,
     bm_sml_epoch,
     bm_visible_scores,
+    local_fields,
 )
 from skebm._kernels._rng import seed_state
 
@@ -136,14 +138,24 @@ def test_sequential_gibbs_matches_exact_distribution(rng, seed):
     assert 0.5 * np.abs(counts - q).sum() > 10 * bound
 
 
-def test_clamped_gibbs_matches_exact_conditional(rng, seed):
+def _positive_phase_sweeps(X, W, b, lo, n_sweeps, state):
+    """The clamped sampler as SML's positive phase runs it: float64
+    fields, flips updating the hidden units' fields only."""
+    F = np.empty(X.shape)
+    local_fields(X, W, b, F)
+    T = np.empty((b.size - lo, X.shape[0]))
+    _gibbs_sweeps_(X, F, W, lo, lo, n_sweeps, state, T)
+
+
+@pytest.mark.parametrize("sampler", [bm_gibbs_, _positive_phase_sweeps])
+def test_clamped_gibbs_matches_exact_conditional(rng, seed, sampler):
     n_visible, n_hidden, n_chains = 3, 4, 40_000
     W, b = random_machine(rng, n_visible + n_hidden, scale=1.0)
     H = exact.all_states(n_hidden)
     for v in ([1.0, 0.0, 1.0], [0.0, 1.0, 1.0]):
         X = np.zeros((n_chains, n_visible + n_hidden))
         X[:, :n_visible] = v
-        bm_gibbs_(X, W, b, n_visible, 30, seed_state(seed, n_chains))
+        sampler(X, W, b, n_visible, 30, seed_state(seed, n_chains))
         np.testing.assert_array_equal(X[:, :n_visible], np.tile(v, (n_chains, 1)))
         t = neg_energy(np.hstack([np.tile(v, (len(H), 1)), H]), W, b)
         p = np.exp(t - logsumexp(t))
