@@ -77,7 +77,8 @@ class BernoulliRBM(_BaseRBM):
         Biases of the visible units.
     h_samples_ : ndarray of shape (batch_size, n_components)
         Hidden states of the persistent chains (continued by
-        :meth:`partial_fit`).
+        :meth:`partial_fit`). With ``persistent=False`` there are none, and
+        it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats (None when ``log_partition=None``).
     log_partition_stderr_ : float or None
@@ -270,7 +271,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         Standard deviations of the visible units (ones unless
         ``learn_sigma``).
     h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the persistent chains.
+        Hidden states of the persistent chains (initial zeros, kept, when
+        ``persistent=False``).
     log_partition_ : float or None
         ``log Z`` in nats, the integral over ``v`` (None when
         ``log_partition=None``).
