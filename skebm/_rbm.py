@@ -271,8 +271,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         Standard deviations of the visible units (ones unless
         ``learn_sigma``).
     h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the persistent chains (initial zeros, kept, when
-        ``persistent=False``).
+        Hidden states of the persistent chains. With ``persistent=False``
+        there are none, and it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats, the integral over ``v`` (None when
         ``log_partition=None``).
