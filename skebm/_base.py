@@ -199,10 +199,12 @@ class _DensityScoreMixin(_MeanScoreMixin):
             ``log p(v)`` of each row.
         """
         check_is_fitted(self)
+        # the energy first: its own checks (input, model limits) come first
+        energy = getattr(self, self._score_energy)(X)
         if self.log_partition_ is None:
             raise ValueError(
                 "score_samples needs log Z, which was not estimated because "
                 "log_partition=None. Refit with log_partition='auto', or use "
                 f"{self._score_hint}."
             )
-        return -getattr(self, self._score_energy)(X) - self.log_partition_
+        return -energy - self.log_partition_

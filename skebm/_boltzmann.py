@@ -516,13 +516,6 @@ class BoltzmannMachine(
             X, self.coef_, self.intercept_, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL
         )
 
-    def score_samples(self, X):
-        check_is_fitted(self)
-        self._check_enumerable_hidden("score_samples")
-        return super().score_samples(X)
-
-    score_samples.__doc__ = _DensityScoreMixin.score_samples.__doc__
-
     @blas_pinned
     def energy(self, X):
         """Energy of visible configurations, in nats.
