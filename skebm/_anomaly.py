@@ -14,11 +14,27 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import _MeanScoreMixin
+from ._base import _MeanScoreMixin, _NoBoolParamsMixin, atomic_fit
+from ._validation import WARN_NON_BINARY
+
+
+def _ranking_scores(estimator, X):
+    """``estimator.score_samples(X)`` as float64, used as a ranking: a
+    Bernoulli model scoring grey data does not warn that its scores are not
+    log-probabilities here."""
+    token = WARN_NON_BINARY.set(False)
+    try:
+        return np.asarray(estimator.score_samples(X), dtype=np.float64)
+    finally:
+        WARN_NON_BINARY.reset(token)
 
 
 class EnergyOutlierDetector(
-    _MeanScoreMixin, OutlierMixin, MetaEstimatorMixin, BaseEstimator
+    _NoBoolParamsMixin,
+    _MeanScoreMixin,
+    OutlierMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Flag samples that a fitted energy-based model finds unlikely.
 
@@ -51,6 +67,17 @@ class EnergyOutlierDetector(
     offset_ : float
         The ``contamination`` quantile of the training scores:
         ``decision_function = score_samples - offset_``.
+    decision_scores_ : ndarray of shape (n_samples,)
+        Outlier scores of the training data, higher for more abnormal
+        samples, as PyOD's detectors have them: ``-score_samples(X)``.
+    threshold_ : float
+        Threshold on ``decision_scores_`` (PyOD's convention):
+        ``-offset_``, the ``1 - contamination`` quantile of
+        ``decision_scores_``.
+    labels_ : ndarray of shape (n_samples,)
+        Labels of the training data in PyOD's convention: 1 for an outlier
+        (``decision_scores_ > threshold_``), 0 for an inlier; the same
+        samples :meth:`predict` labels -1.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -101,6 +128,7 @@ class EnergyOutlierDetector(
         )  # shape errors ("Reshape your data") raised here, result unused
         return validate_data(self, X, reset=reset, skip_check_array=True)
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit the density model and set the outlier threshold.
@@ -119,7 +147,7 @@ class EnergyOutlierDetector(
         """
         X = self._validate(X, reset=True)
         estimator = self._make_estimator().fit(X)
-        scores = np.asarray(estimator.score_samples(X), dtype=np.float64)
+        scores = _ranking_scores(estimator, X)
         if not np.all(np.isfinite(scores)):
             raise ValueError(
                 f"{type(estimator).__name__}.score_samples returned non-finite "
@@ -128,6 +156,9 @@ class EnergyOutlierDetector(
             )
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self.estimator_ = estimator
+        self.decision_scores_ = -scores
+        self.threshold_ = -self.offset_
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
     def score_samples(self, X):
@@ -141,11 +172,22 @@ class EnergyOutlierDetector(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ``estimator_.score_samples(X)``.
+            ``estimator_.score_samples(X)``. A row beyond the model's
+            numeric range (e.g. a feature of 1e200 for a Gaussian RBM)
+            scores ``-inf``, and so is an outlier; a NaN score from the
+            estimator raises ``ValueError`` rather than being labelled.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+        scores = _ranking_scores(self.estimator_, X)
+        if np.isnan(scores).any():
+            rows = np.flatnonzero(np.isnan(scores))
+            raise ValueError(
+                f"{type(self.estimator_).__name__}.score_samples returned NaN "
+                f"for {rows.size} row(s) of X (first: row {rows[0]}); the "
+                f"detector cannot tell whether they are outliers."
+            )
+        return scores
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.

@@ -9,6 +9,8 @@ import time
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import warn_if_not_binary
+
 #: Absolute parameter size treated as divergence.  Sigmoid units saturate
 #: long before this, so no sensibly trained model reaches it.
 DIVERGENCE_LIMIT = 1e6
@@ -44,6 +46,34 @@ def check_parameters_finite(estimator_name, epoch, **params):
                 f"absolute value. Lower learning_rate (or momentum), or "
                 f"rescale the data."
             )
+
+
+class _NoBoolParamsMixin:
+    """Reject ``True``/``False`` for numeric hyperparameters.
+
+    scikit-learn's ``Interval(Integral, ...)`` accepts bools (they are
+    ints), so ``n_components=True`` would train a one-unit model or fail
+    deep inside NumPy. Put this mixin before ``BaseEstimator``.
+    """
+
+    def _validate_params(self):
+        from sklearn.utils._param_validation import Interval, InvalidParameterError
+
+        super()._validate_params()
+        params = self.get_params(deep=False)
+        for name, constraints in self._parameter_constraints.items():
+            value = params.get(name)
+            if not isinstance(value, (bool, np.bool_)):
+                continue
+            if "boolean" in constraints or "verbose" in constraints:
+                continue
+            intervals = [c for c in constraints if isinstance(c, Interval)]
+            if intervals:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be "
+                    f"a number, not a bool ({intervals[0]}). Got {value!r} "
+                    f"instead."
+                )
 
 
 def atomic_fit(method):
@@ -178,6 +208,8 @@ class _DensityScoreMixin(_MeanScoreMixin):
     _score_energy = "energy"
     #: What to use instead when ``log Z`` was not estimated (error message).
     _score_hint = "energy"
+    #: Binary visible units: scoring non-binary rows warns.
+    _binary_visible = False
 
     def score_samples(self, X):
         """Log-probability (or log density) ``log p(v)`` of each sample, in nats.
@@ -196,11 +228,16 @@ class _DensityScoreMixin(_MeanScoreMixin):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
-            ``log p(v)`` of each row.
+            ``log p(v)`` of each row: ``-inf`` for a real-valued row too
+            large for float64 arithmetic (see ``free_energy``), never NaN.
+            Binary units: non-binary rows give ``-F(v) - log Z``, which is
+            not a log-probability, with a ``UserWarning``.
         """
         check_is_fitted(self)
         # the energy first: its own checks (input, model limits) come first
         energy = getattr(self, self._score_energy)(X)
+        if self._binary_visible:
+            warn_if_not_binary(X, type(self).__name__)
         if self.log_partition_ is None:
             raise ValueError(
                 "score_samples needs log Z, which was not estimated because "

@@ -19,13 +19,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     EpochRecorder,
     _DensityScoreMixin,
+    _NoBoolParamsMixin,
     atomic_fit,
     batch_bounds,
     blas_pinned,
     check_parameters_finite,
     draw_seed,
 )
-from ._validation import check_unit_interval
+from ._monitor import BoltzmannMonitor
+from ._validation import check_positive_int, check_unit_interval
 from .partition import ais_schedule, base_rate_bias
 
 #: ``log_partition="auto"`` enumerates every state up to this many units.
@@ -41,13 +43,15 @@ _EXACT_TRANSFORM_HIDDEN = 12
 #: Mean-field stopping rule used by ``transform`` and the monitor.
 _MEAN_FIELD_MAX_ITER = 200
 _MEAN_FIELD_TOL = 1e-8
-#: Rows of the training data used for the per-epoch monitoring quantity.
-_MONITOR_ROWS = 256
 _HISTORY_KEYS = ("pseudo_log_likelihood",)
 
 
 class BoltzmannMachine(
-    _DensityScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _NoBoolParamsMixin,
+    _DensityScoreMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Boltzmann machine with fully connected binary visible and hidden units.
 
@@ -182,6 +186,7 @@ class BoltzmannMachine(
     #: out the hidden units).
     _score_energy = "energy"
     _score_hint = "energy"
+    _binary_visible = True  # scoring non-binary rows warns
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 0, None, closed="left")],
@@ -244,13 +249,13 @@ class BoltzmannMachine(
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=reset
         )
-        self._check_values(X)
+        X = self._check_values(X, reset)
         X = X.toarray() if sp.issparse(X) else X
         # a private C-contiguous copy only when needed; never written to
         return np.ascontiguousarray(X, dtype=np.float64)
 
-    def _check_values(self, X):
-        check_unit_interval(X, type(self).__name__)
+    def _check_values(self, X, reset=True):
+        return check_unit_interval(X, type(self).__name__, fitting=reset)
 
     def _check_method(self, n_features):
         if self.method in ("exact", "pseudolikelihood") and self.n_hidden > 0:
@@ -380,7 +385,7 @@ class BoltzmannMachine(
         seed = draw_seed(self.random_state_)
         n_rng_rows = max(params["chains"].shape[0], int(np.diff(bounds).max()))
         rng_state = seed_state(seed, n_rng_rows)
-        monitor = _Monitor(X)
+        monitor = BoltzmannMonitor(X, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL)
         first_epoch = (
             1 if previous_history is None else len(previous_history["epoch"]) + 1
         )
@@ -502,7 +507,7 @@ class BoltzmannMachine(
         Returns
         -------
         h : ndarray of shape (n_samples, n_hidden)
-            Hidden marginals given each row.
+            Hidden marginals given each row (finite: X lies in [0, 1]).
         """
         from ._kernels._boltzmann import bm_mean_field, bm_visible_scores
 
@@ -533,7 +538,7 @@ class BoltzmannMachine(
         Returns
         -------
         energy : ndarray of shape (n_samples,)
-            Energy (free energy) of each row.
+            Energy (free energy) of each row (finite: X lies in [0, 1]).
         """
         from ._kernels._boltzmann import bm_visible_scores
 
@@ -569,9 +574,8 @@ class BoltzmannMachine(
         from ._kernels._sync import available_threads
 
         check_is_fitted(self)
-        for name, value in (("n_samples", n_samples), ("n_sweeps", n_sweeps)):
-            if not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        n_samples = check_positive_int(n_samples, "n_samples")
+        n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
@@ -594,28 +598,3 @@ class BoltzmannMachine(
         tags.input_tags.sparse = True
         tags.input_tags.positive_only = True
         return tags
-
-
-class _Monitor:
-    """``pseudo_log_likelihood`` on a fixed subset of training rows:
-    ``Σ_i log p(v_i | v_-i, h)`` over the visible units, with ``h`` the
-    mean-field hidden marginals (exact pseudo-likelihood when
-    ``n_hidden=0``); deterministic, comparable across epochs."""
-
-    def __init__(self, X):
-        n = X.shape[0]
-        rows = np.unique(
-            np.linspace(0, n - 1, min(n, _MONITOR_ROWS)).round().astype(int)
-        )
-        self.V = np.ascontiguousarray(X[rows])
-
-    def __call__(self, W, b):
-        from ._kernels._boltzmann import bm_mean_field, bm_pseudo_log_likelihood
-
-        n_visible = self.V.shape[1]
-        if b.size > n_visible:
-            H = bm_mean_field(self.V, W, b, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL)
-            states = np.ascontiguousarray(np.hstack([self.V, H]))
-        else:
-            states = self.V
-        return float(bm_pseudo_log_likelihood(states, W, b, n_visible))

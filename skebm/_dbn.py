@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import atomic_fit, blas_pinned, draw_seed
+from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned, draw_seed
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
 
 #: Seeds handed to the layers are drawn below this bound (valid for
@@ -52,7 +52,7 @@ _RBM_CONSTRAINTS = {
 
 
 class DeepBeliefNetwork(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _NoBoolParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Deep belief network: a stack of RBMs trained greedily, layer by layer.
 
@@ -269,7 +269,9 @@ class DeepBeliefNetwork(
         Returns
         -------
         H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            Top-layer representation (dtype of the fitted weights).
+            Top-layer representation (dtype of the fitted weights). With
+            Gaussian visible units, finite rows so large that the first
+            layer's input overflows raise ``ValueError`` (never NaN).
         """
         check_is_fitted(self)
         H = validate_data(

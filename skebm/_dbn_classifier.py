@@ -6,6 +6,7 @@ vectorised NumPy over each minibatch (a handful of matrix products, as in
 scikit-learn's ``MLPClassifier``): no loop over samples.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.base import (
     ClassifierMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -23,9 +25,15 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import atomic_fit, blas_pinned, check_parameters_finite
+from ._base import (
+    _NoBoolParamsMixin,
+    atomic_fit,
+    blas_pinned,
+    check_parameters_finite,
+)
 from ._dbn import _RBM_CONSTRAINTS, _SEED_BOUND, DeepBeliefNetwork, _layer_sizes
 from ._rbm import GaussianBernoulliRBM
+from ._validation import check_no_overflow, check_unit_interval
 
 _ADAM_BETA_1, _ADAM_BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
 
@@ -112,7 +120,7 @@ def _glorot(rng, n_in, n_out):
     return rng.uniform(-bound, bound, (n_in, n_out)), rng.uniform(-bound, bound, n_out)
 
 
-class DBNClassifier(ClassifierMixin, BaseEstimator):
+class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
     """Deep belief network classifier: greedy pretraining, then backprop.
 
     :meth:`fit` first trains a :class:`DeepBeliefNetwork` on X without the
@@ -226,9 +234,9 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     ``fit(X, y, X_unlabeled=...)`` pretrains on extra rows that have no
-    label: the semi-supervised regime where pretraining helps most. No
-    ``ConvergenceWarning`` is raised when ``max_iter`` is reached; compare
-    ``n_iter_`` with ``max_iter``.
+    label: the semi-supervised regime where pretraining helps most. Like
+    :class:`~sklearn.neural_network.MLPClassifier`, a ``ConvergenceWarning``
+    says when fine-tuning stopped at ``max_iter`` while still improving.
 
     References
     ----------
@@ -350,13 +358,21 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _validate_X(self, X, *, reset):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        return self._check_values(X, reset)
+
+    def _check_values(self, X, reset=True):
+        """X, checked against the first layer's domain: [0, 1] for
+        ``visible="bernoulli"`` (with or without pretraining)."""
+        if self.visible == "bernoulli":
+            return check_unit_interval(X, type(self).__name__, fitting=reset)
+        return X
 
     @atomic_fit
     @blas_pinned
@@ -387,6 +403,10 @@ n_features), default=None
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
         )
+        X = self._check_values(X)
+        if y.dtype == object and len({isinstance(v, str) for v in y}) > 1:
+            # scikit-learn's words (unique_labels); its own check sorts first
+            raise ValueError("Mix of label input types (string and number) in y.")
         check_classification_targets(y)
         sizes = _layer_sizes(self.hidden_layer_sizes)
         classes, y_index = np.unique(y, return_inverse=True)
@@ -483,6 +503,15 @@ n_features), default=None
                 best_loss = min(best_loss, loss_curve[-1])
             if no_improvement >= self.n_iter_no_change:
                 break
+        else:
+            warnings.warn(
+                f"{name}: fine-tuning stopped at max_iter={self.max_iter} "
+                f"epochs before it converged (the loss, or the validation "
+                f"score, still improved by more than tol within the last "
+                f"n_iter_no_change epochs). Raise max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         if self.early_stopping:
             coefs = best_params[: len(coefs)]
             intercepts = best_params[len(coefs) :]
@@ -507,7 +536,8 @@ n_features), default=None
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, columns in the order of
-            ``classes_``.
+            ``classes_`` (``ValueError`` for input beyond float64's range,
+            as :meth:`predict_log_proba`).
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -523,11 +553,14 @@ n_features), default=None
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class (computed stably).
+            Log-probability of each class (computed stably). Finite input
+            so large that the first layer's input overflows float64 raises
+            ``ValueError``; nothing returned is NaN.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False).astype(np.float64, copy=False)
-        return _forward(X, self.coefs_, self.intercepts_)[-1]
+        log_proba = _forward(X, self.coefs_, self.intercepts_)[-1]
+        return check_no_overflow(log_proba, type(self).__name__)
 
     def predict(self, X):
         """Most probable class of each sample.

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import atomic_fit, blas_pinned, draw_seed
+from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned, draw_seed
 
 _BINARY, _BIPOLAR = "binary", "bipolar"
 
@@ -44,7 +44,9 @@ def detect_encoding(X, estimator_name):
     return None
 
 
-class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class HopfieldNetwork(
+    _NoBoolParamsMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Hopfield network: an associative memory of binary patterns.
 
     ``fit`` stores the rows of ``X`` in the weights ``coef_``; ``transform``
@@ -406,6 +408,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         energy : ndarray of shape (n_samples,)
             Energy of each row (float64); stored patterns sit in minima.
+            Always finite: states are binary or bipolar.
         """
         _, S = self._probes(X)
         return -0.5 * np.einsum("ij,ij->i", S @ self.coef_, S)
@@ -426,7 +429,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         score : ndarray of shape (n_samples,)
-            ``-E(x)`` for each row.
+            ``-E(x)`` for each row (finite: states are binary or bipolar).
         """
         return -self.energy(X)
 

@@ -14,10 +14,22 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import atomic_fit, blas_pinned
+from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned
+
+#: Bound on the products that retrieval and the energy form (``β |ξ| M``,
+#: ``|ξ|²``, ``β M²`` with ``M`` the largest pattern norm): below it no
+#: intermediate overflows float64, so no result is NaN.
+_MAX_PRODUCT = float(np.finfo(np.float64).max) / 16
 
 
-class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+def _row_norms(X):
+    with np.errstate(over="ignore"):
+        return np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+
+
+class ModernHopfieldNetwork(
+    _NoBoolParamsMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Modern (continuous) Hopfield network: softmax retrieval.
 
     Stores real-valued patterns (rows of ``X``) and retrieves from a query
@@ -100,7 +112,8 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_patterns, n_features)
-            Real-valued patterns.
+            Real-valued patterns. A pattern whose squared norm (times
+            ``beta``) would overflow float64 raises ``ValueError``.
         y : Ignored
             Not used, present for API consistency.
 
@@ -110,6 +123,7 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             The fitted network.
         """
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
+        self._check_patterns(X)
         self.patterns_ = np.array(X)
         return self
 
@@ -121,7 +135,8 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_patterns, n_features)
-            Real-valued patterns.
+            Real-valued patterns. A pattern whose squared norm (times
+            ``beta``) would overflow float64 raises ``ValueError``.
         y : Ignored
             Not used, present for API consistency.
 
@@ -133,15 +148,42 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         if not hasattr(self, "patterns_"):
             return self.fit(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        self._check_patterns(X)
         self.patterns_ = np.concatenate(
             [self.patterns_, X.astype(self.patterns_.dtype, copy=False)]
         )
         return self
 
+    def _check_patterns(self, X):
+        """``ValueError`` for patterns so large that ``β M²`` overflows."""
+        norms = _row_norms(X)
+        with np.errstate(over="ignore"):
+            products = np.maximum(norms**2, float(self.beta) * norms**2)
+        if norms.size and not products.max() < _MAX_PRODUCT:
+            row = int(np.nan_to_num(products, nan=np.inf).argmax())
+            raise ValueError(
+                f"Pattern {row} of X is too large for {type(self).__name__}: "
+                f"its squared norm (times beta={self.beta!r}) exceeds "
+                f"{_MAX_PRODUCT:.3g}, beyond float64 arithmetic. Rescale X."
+            )
+
     def _queries(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return X, np.array(X, dtype=np.float64, order="C")  # a copy, always
+        Q = np.array(X, dtype=np.float64, order="C")  # a copy, always
+        norms = _row_norms(Q)
+        M = _row_norms(np.asarray(self.patterns_, np.float64)).max()
+        with np.errstate(over="ignore"):
+            products = np.maximum(norms**2, float(self.beta) * norms * M)
+        if norms.size and not products.max() < _MAX_PRODUCT:
+            row = int(np.nan_to_num(products, nan=np.inf).argmax())
+            raise ValueError(
+                f"Row {row} of X is too large for {type(self).__name__}: its "
+                f"squared norm, or its norm times beta and the largest "
+                f"pattern norm, exceeds {_MAX_PRODUCT:.3g}, beyond float64 "
+                f"arithmetic. Rescale X as the patterns were."
+            )
+        return X, Q
 
     @blas_pinned
     def recall(self, X, *, return_n_iter=False):
@@ -158,7 +200,10 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Returns
         -------
         retrieved : ndarray of shape (n_samples, n_features)
-            Final states (dtype of X).
+            Final states (dtype of X). Rows so large that their squared
+            norm, or their norm times ``beta`` and the largest pattern
+            norm, would overflow float64 raise ``ValueError`` (here and in
+            every method that takes queries); nothing returned is NaN.
         n_iter : ndarray of shape (n_samples,), dtype int64
             Updates applied to each row. Only returned if ``return_n_iter``.
         converged : ndarray of shape (n_samples,), dtype bool
@@ -194,7 +239,8 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Returns
         -------
         retrieved : ndarray of shape (n_samples, n_features)
-            Retrieved states (dtype of X).
+            Retrieved states (dtype of X); ``ValueError`` for rows beyond
+            float64's range, as :meth:`recall`.
         """
         return self.recall(X)
 
@@ -211,7 +257,9 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Returns
         -------
         index : ndarray of shape (n_samples,), dtype int64
-            Row of ``patterns_`` nearest to the retrieved state.
+            Row of ``patterns_`` nearest to the retrieved state
+            (``ValueError`` for rows beyond float64's range, as
+            :meth:`recall`).
         """
         R = np.asarray(self.recall(X), dtype=np.float64)
         P = np.asarray(self.patterns_, dtype=np.float64)
@@ -231,13 +279,17 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         -------
         energy : ndarray of shape (n_samples,)
             ``-lse(β, Xξ) + ½ξᵀξ + β⁻¹ log p + ½M²`` (float64, >= 0).
+            Rows beyond float64's range raise ``ValueError`` (see
+            :meth:`recall`).
         """
         _, Q = self._queries(X)
         P = np.asarray(self.patterns_, dtype=np.float64)
         beta = float(self.beta)
-        lse = logsumexp(beta * (Q @ P.T), axis=1) / beta
+        # -lse(β, Pξ) + log(p)/β, as one quotient: finite for any beta > 0
+        # (log(p)/β alone overflows for tiny beta)
+        lse_term = (logsumexp(beta * (Q @ P.T), axis=1) - np.log(P.shape[0])) / beta
         M2 = float((P * P).sum(axis=1).max())
-        return -lse + 0.5 * (Q * Q).sum(axis=1) + np.log(P.shape[0]) / beta + 0.5 * M2
+        return -lse_term + 0.5 * (Q * Q).sum(axis=1) + 0.5 * M2
 
     def score_samples(self, X):
         """Negative energy of each row: higher means closer to the memories.
@@ -252,7 +304,8 @@ class ModernHopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Returns
         -------
         score : ndarray of shape (n_samples,)
-            ``-E(x)`` for each row.
+            ``-E(x)`` for each row (``ValueError`` for rows beyond
+            float64's range, as :meth:`recall`).
         """
         return -self.energy(X)
 

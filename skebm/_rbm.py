@@ -165,8 +165,10 @@ class BernoulliRBM(_BaseRBM):
         self.n_ais_chains = n_ais_chains
         self.n_ais_temperatures = n_ais_temperatures
 
-    def _check_values(self, X):
-        check_unit_interval(X, type(self).__name__)
+    _binary_visible = True
+
+    def _check_values(self, X, reset=True):
+        return check_unit_interval(X, type(self).__name__, fitting=reset)
 
     @blas_pinned
     def gibbs(self, v):
@@ -411,6 +413,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         Returns
         -------
         v_new : ndarray of shape (n_samples, n_features)
-            Real-valued visible samples after one Gibbs step.
+            Real-valued visible samples after one Gibbs step. Rows holding
+            values beyond the range of the model's dtype (float64 rows
+            given to a model fitted in float32) raise ``ValueError``.
         """
         return self._one_gibbs_step(v)

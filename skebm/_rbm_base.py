@@ -26,13 +26,20 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     EpochRecorder,
     _DensityScoreMixin,
+    _NoBoolParamsMixin,
     atomic_fit,
     batch_bounds,
     blas_pinned,
     check_parameters_finite,
     draw_seed,
 )
-from ._validation import as_kernel_input
+from ._monitor import RBMMonitor
+from ._validation import (
+    as_kernel_input,
+    check_dtype_range,
+    check_no_overflow,
+    check_positive_int,
+)
 from .partition import (
     MAX_EXACT_UNITS,
     base_model,
@@ -40,8 +47,6 @@ from .partition import (
     rbm_exact_log_partition,
 )
 
-#: Rows of the training data used for the per-epoch monitoring quantities.
-_MONITOR_ROWS = 256
 #: ``log_partition="auto"`` enumerates exactly when 2**n_small * n_large is
 #: at most this (about 0.5 s on one core).
 _AUTO_EXACT_COST = 2**25
@@ -51,7 +56,11 @@ _MAX_LOG_SIGMA_STEP = 0.1
 
 
 class _BaseRBM(
-    _DensityScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _NoBoolParamsMixin,
+    _DensityScoreMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """RBM with binary hidden units; subclasses choose the visible layer."""
 
@@ -80,8 +89,10 @@ class _BaseRBM(
     }
 
     # ------------------------------------------------------ subclass hooks
-    def _check_values(self, X):
-        """Raise ``ValueError`` if X lies outside the visible units' domain."""
+    def _check_values(self, X, reset=True):
+        """X, checked against the visible units' domain (``ValueError``
+        outside it; round-off at its bounds clipped in a copy)."""
+        return X
 
     def _initial_visible(self, X, dtype):
         """Initial ``(visible_bias, log_sigma, log_sigma_floor)``."""
@@ -105,8 +116,7 @@ class _BaseRBM(
             if not X.has_canonical_format:
                 X = X.copy()  # never touch the caller's matrix
                 X.sum_duplicates()
-        self._check_values(X)
-        return X
+        return self._check_values(X, reset)
 
     def _scaled(self, X):
         """X in the kernels' coordinates (``X / sigma_`` for Gaussian units)."""
@@ -182,6 +192,12 @@ class _BaseRBM(
             previous = None
         else:
             X = self._validate_X(X, reset=False)
+            if self.components_.shape[0] != self.n_components:
+                raise ValueError(
+                    f"n_components changed since the model was fitted (it has "
+                    f"{self.components_.shape[0]} hidden units, n_components="
+                    f"{self.n_components}); call fit instead."
+                )
             dtype = self.components_.dtype
             X = X.astype(dtype, copy=False)
             log_sigma = self._log_sigma()
@@ -248,7 +264,7 @@ class _BaseRBM(
         dense, data, indices, indptr, is_sparse = as_kernel_input(X)
         seed = draw_seed(self.random_state_)
         rng_state = seed_state(seed, max(self.batch_size, int(np.diff(bounds).max())))
-        monitor = _Monitor(X, seed, params["W"].dtype, self._gaussian)
+        monitor = RBMMonitor(X, seed, params["W"].dtype, self._gaussian)
         first_epoch = (
             1 if previous_history is None else len(previous_history["epoch"]) + 1
         )
@@ -379,7 +395,10 @@ class _BaseRBM(
         Returns
         -------
         h : ndarray of shape (n_samples, n_components)
-            Latent representations of the data.
+            Latent representations of the data. Finite rows so large that
+            the hidden units' input overflows (Gaussian visible units,
+            values near float64's limit) raise ``ValueError``: nothing
+            returned is NaN.
         """
         from ._kernels._cd import hidden_probabilities
         from ._kernels._layers import bernoulli_mean_
@@ -392,16 +411,17 @@ class _BaseRBM(
             # NumPy's dtype promotion, as scikit-learn's X @ W.T: float32
             # rows of a float64 model (or the reverse) give float64
             dtype = np.result_type(X.dtype, W.dtype)
-            return hidden_probabilities(
+            out = hidden_probabilities(
                 np.ascontiguousarray(X, dtype=dtype),
                 np.ascontiguousarray(W, dtype=dtype),
                 np.ascontiguousarray(c, dtype=dtype),
                 available_threads(),
             )
-        pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
-        pre += c
-        bernoulli_mean_(pre)
-        return pre
+        else:
+            out = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
+            out += c
+            bernoulli_mean_(out)
+        return check_no_overflow(out, type(self).__name__)
 
     @blas_pinned
     def free_energy(self, X):
@@ -418,7 +438,11 @@ class _BaseRBM(
         Returns
         -------
         free_energy : ndarray of shape (n_samples,)
-            Free energy of each row, in nats (float64).
+            Free energy of each row, in nats (float64). Computed in the
+            wider of the input's and the model's dtypes, so float64 rows
+            are not squeezed into a float32 model's range. Gaussian rows
+            too large for that dtype have free energy ``+inf`` (the
+            ``|v/σ|²/2`` term outgrows the rest); never NaN.
         """
         from ._kernels._cd import free_energies
         from ._kernels._layers import bernoulli_free_energy_term
@@ -428,8 +452,13 @@ class _BaseRBM(
         X = self._scaled(self._validate_X(X, reset=False))
         W, b, c = self.components_, self._scaled_visible_bias(), self.intercept_hidden_
         if not sp.issparse(X):
-            X = np.ascontiguousarray(X, dtype=W.dtype)
-            return free_energies(X, W, b, c, self._gaussian, available_threads())
+            # promoted as in transform: float64 rows of a float32 model are
+            # not squeezed into float32 (where 1e39 would become inf)
+            dtype = np.result_type(X.dtype, W.dtype)
+            W, b, c = (np.ascontiguousarray(a, dtype=dtype) for a in (W, b, c))
+            X = np.ascontiguousarray(X, dtype=dtype)
+            out = free_energies(X, W, b, c, self._gaussian, available_threads())
+            return _overflow_to_inf(out)
         b64 = b.astype(np.float64)
         linear = np.asarray(safe_sparse_dot(X, b64), dtype=np.float64).ravel()
         if self._gaussian:
@@ -440,7 +469,7 @@ class _BaseRBM(
         pre = np.ascontiguousarray(safe_sparse_dot(X, W.T, dense_output=True))
         pre += c
         bernoulli_free_energy_term(pre, out)
-        return out
+        return _overflow_to_inf(out)
 
     def _gibbs_chains(self, V_scaled, state, n_steps):
         """Block Gibbs from scaled visible rows; samples in data units."""
@@ -501,15 +530,11 @@ class _BaseRBM(
         """
         from ._kernels._cd import random_binary
         from ._kernels._layers import gaussian_sample_
+        from ._kernels._rng import seed_state
 
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        if not isinstance(n_steps, Integral) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        from ._kernels._rng import seed_state
+        n_samples = check_positive_int(n_samples, "n_samples")
+        n_steps = check_positive_int(n_steps, "n_steps")
 
         rng = check_random_state(
             self.random_state if random_state is None else random_state
@@ -528,6 +553,7 @@ class _BaseRBM(
 
         check_is_fitted(self)
         v = self._validate_X(v, reset=False)
+        check_dtype_range(v, self.components_.dtype, type(self).__name__)
         v = self._scaled(v)
         v = v.toarray() if sp.issparse(v) else v
         v = np.ascontiguousarray(v, dtype=self.components_.dtype)
@@ -541,42 +567,8 @@ class _BaseRBM(
         return tags
 
 
-class _Monitor:
-    """Per-epoch monitoring on a fixed subset of training rows.
-
-    ``pseudo_log_likelihood`` (Bernoulli units): ``n_features * log
-    sigmoid(F(ṽ) - F(v))`` with one feature flipped per row (scikit-learn's
-    proxy, but with the flipped features fixed by the seed, so it is
-    deterministic and comparable across epochs). ``reconstruction_error``:
-    mean squared difference, in data units, between the rows and their
-    mean-field reconstruction ``E[v | E[h | v]]``.
-    """
-
-    def __init__(self, X, seed, dtype, gaussian):
-        n = X.shape[0]
-        rows = np.unique(
-            np.linspace(0, n - 1, min(n, _MONITOR_ROWS)).round().astype(int)
-        )
-        V = X[rows]
-        V = V.toarray() if sp.issparse(V) else np.array(V)
-        self.gaussian = gaussian
-        self.V = np.ascontiguousarray(V, dtype=dtype)
-        if gaussian:
-            self.V_flip = self.V
-            return
-        flip = np.random.RandomState(seed % (2**32)).randint(0, X.shape[1], V.shape[0])
-        V_flip = V.copy()
-        idx = np.arange(V.shape[0])
-        V_flip[idx, flip] = 1 - V_flip[idx, flip]
-        self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
-
-    def __call__(self, params):
-        from ._kernels._cd import rbm_monitor
-
-        W, b, c = params["W"], params["b"], params["c"]
-        V = self.V
-        sigma = np.exp(params["log_sigma"]).astype(W.dtype)
-        if self.gaussian:
-            V = np.ascontiguousarray(V / sigma)
-        pll, err = rbm_monitor(V, self.V_flip, W, b, c, self.gaussian, sigma)
-        return {"pseudo_log_likelihood": pll, "reconstruction_error": err}
+def _overflow_to_inf(free_energy):
+    """Free energies that overflowed to NaN (inf - inf) on finite input are
+    +inf: only Gaussian input is that large, and its ``|v/σ|²/2`` wins."""
+    free_energy[np.isnan(free_energy)] = np.inf
+    return free_energy

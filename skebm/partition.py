@@ -10,10 +10,13 @@ belief networks. ICML.
 Neal, R. M. (2001). Annealed importance sampling. Statistics and Computing 11.
 """
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import logit, logsumexp
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["exact_log_partition", "ais_log_partition", "MAX_EXACT_UNITS"]
@@ -212,6 +215,10 @@ def rbm_ais_log_partition(
     return float(log_z0 + log_mean_w + correction), float(stderr)
 
 
+@validate_params(
+    {"rbm": [HasMethods(["free_energy", "transform"])]},
+    prefer_skip_nested_validation=True,
+)
 def exact_log_partition(rbm):
     """Exact log-partition function ``log Z`` of a fitted RBM.
 
@@ -235,6 +242,16 @@ def exact_log_partition(rbm):
     return rbm_exact_log_partition(*_rbm_arrays(rbm))
 
 
+@validate_params(
+    {
+        "rbm": [HasMethods(["free_energy", "transform"])],
+        "X": ["array-like", "sparse matrix", None],
+        "n_chains": [Interval(Integral, 2, None, closed="left")],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def ais_log_partition(
     rbm, X=None, *, n_chains=100, n_temperatures=1000, random_state=None
 ):
@@ -252,7 +269,8 @@ def ais_log_partition(
         (Bernoulli) or the model's own visible term (Gaussian), which gives
         noisier estimates.
     n_chains : int, default=100
-        Number of independent AIS runs.
+        Number of independent AIS runs (at least 2, for the standard
+        error).
     n_temperatures : int, default=1000
         Number of intermediate distributions (Gibbs transitions per run).
     random_state : int, RandomState instance or None, default=None
@@ -266,9 +284,12 @@ def ais_log_partition(
     stderr : float
         Standard error of ``log_z`` (delta method over the weights).
     """
+    if isinstance(n_temperatures, (bool, np.bool_)):
+        raise ValueError(f"n_temperatures must be an int, got {n_temperatures!r}.")
     W, b, c, log_sigma = _rbm_arrays(rbm)
     if X is not None:
-        X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X)
+        # the checks (shape, features, NaN, domain) rbm applies to its input
+        X = rbm._validate_X(X, reset=False)
     eta, precision = base_model(X, b, log_sigma)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return rbm_ais_log_partition(

@@ -1,0 +1,74 @@
+"""Per-epoch monitoring quantities of the trained models (``history_``):
+computed on one fixed subset of the training rows, so that they are
+deterministic and comparable across epochs."""
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Rows of the training data used for the monitoring quantities.
+MONITOR_ROWS = 256
+
+
+def monitor_rows(n_samples):
+    """Indices of at most ``MONITOR_ROWS`` rows spread evenly over the data."""
+    n = n_samples
+    return np.unique(np.linspace(0, n - 1, min(n, MONITOR_ROWS)).round().astype(int))
+
+
+class RBMMonitor:
+    """Per-epoch monitoring on a fixed subset of training rows.
+
+    ``pseudo_log_likelihood`` (Bernoulli units): ``n_features * log
+    sigmoid(F(ṽ) - F(v))`` with one feature flipped per row (scikit-learn's
+    proxy, but with the flipped features fixed by the seed, so it is
+    deterministic and comparable across epochs). ``reconstruction_error``:
+    mean squared difference, in data units, between the rows and their
+    mean-field reconstruction ``E[v | E[h | v]]``.
+    """
+
+    def __init__(self, X, seed, dtype, gaussian):
+        V = X[monitor_rows(X.shape[0])]
+        V = V.toarray() if sp.issparse(V) else np.array(V)
+        self.gaussian = gaussian
+        self.V = np.ascontiguousarray(V, dtype=dtype)
+        if gaussian:
+            self.V_flip = self.V
+            return
+        flip = np.random.RandomState(seed % (2**32)).randint(0, X.shape[1], V.shape[0])
+        V_flip = V.copy()
+        idx = np.arange(V.shape[0])
+        V_flip[idx, flip] = 1 - V_flip[idx, flip]
+        self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
+
+    def __call__(self, params):
+        from ._kernels._cd import rbm_monitor
+
+        W, b, c = params["W"], params["b"], params["c"]
+        V = self.V
+        sigma = np.exp(params["log_sigma"]).astype(W.dtype)
+        if self.gaussian:
+            V = np.ascontiguousarray(V / sigma)
+        pll, err = rbm_monitor(V, self.V_flip, W, b, c, self.gaussian, sigma)
+        return {"pseudo_log_likelihood": pll, "reconstruction_error": err}
+
+
+class BoltzmannMonitor:
+    """``pseudo_log_likelihood`` on a fixed subset of training rows:
+    ``Σ_i log p(v_i | v_-i, h)`` over the visible units, with ``h`` the
+    mean-field hidden marginals (exact pseudo-likelihood when
+    ``n_hidden=0``); deterministic, comparable across epochs."""
+
+    def __init__(self, X, max_iter, tol):
+        self.max_iter, self.tol = max_iter, tol
+        self.V = np.ascontiguousarray(X[monitor_rows(X.shape[0])])
+
+    def __call__(self, W, b):
+        from ._kernels._boltzmann import bm_mean_field, bm_pseudo_log_likelihood
+
+        n_visible = self.V.shape[1]
+        if b.size > n_visible:
+            H = bm_mean_field(self.V, W, b, self.max_iter, self.tol)
+            states = np.ascontiguousarray(np.hstack([self.V, H]))
+        else:
+            states = self.V
+        return float(bm_pseudo_log_likelihood(states, W, b, n_visible))
