@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skebm import BoltzmannMachine
@@ -441,10 +442,37 @@ def test_divergence_is_reported_and_leaves_no_fitted_state(rng):
 
 
 def test_grid_search_without_scorer_uses_held_out_likelihood(rng):
-    X = binary_data(rng, n=120)
-    grid = GridSearchCV(
-        BoltzmannMachine(n_iter=5, random_state=0), {"n_hidden": [0, 2]}, cv=2
-    )
-    grid.fit(X)
+    # Data from a ring of 5 units with couplings 3 and biases -3 (mostly
+    # all-off or all-on): a nearly untrained candidate (tiny learning rate,
+    # independent units) is clearly worse on held-out rows than trained ones.
+    n = 5
+    W = np.zeros((n, n))
+    for i in range(n):
+        W[i, (i + 1) % n] = W[(i + 1) % n, i] = 3.0
+    S = exact.all_states(n)
+    t = neg_energy(S, W, np.full(n, -3.0))
+    X = S[rng.choice(len(S), 120, p=np.exp(t - logsumexp(t)))]
+    base = BoltzmannMachine(n_iter=20, random_state=0)
+    grid_params = {"n_hidden": [0, 2], "learning_rate": [1e-4, 0.1]}
+    grid = GridSearchCV(base, grid_params, cv=2).fit(X)
+    # the score of each candidate is its mean exact log-likelihood on the
+    # held-out folds (cv=2 without labels: two unshuffled halves), computed
+    # here by brute force
+    folds = [(np.arange(60, 120), np.arange(60)), (np.arange(60), np.arange(60, 120))]
+    expected = []
+    for params in grid.cv_results_["params"]:
+        per_fold = []
+        for train, test in folds:
+            bm = clone(base).set_params(**params).fit(X[train])
+            per_fold.append(brute_force_log_prob(X[test], bm.coef_, bm.intercept_))
+        expected.append(np.mean([f.mean() for f in per_fold]))
     scores = grid.cv_results_["mean_test_score"]
-    assert np.all(scores < 0) and np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores, expected, rtol=1e-10)
+    assert grid.best_params_ == grid.cv_results_["params"][int(np.argmax(expected))]
+    # and the choice matters: the untrained candidates are > 0.5 nat worse
+    assert grid.best_params_["learning_rate"] == 0.1
+    untrained = [
+        sc for sc, p in zip(scores, grid.cv_results_["params"])
+        if p["learning_rate"] == 1e-4
+    ]  # fmt: skip
+    assert max(untrained) < grid.best_score_ - 0.5, (untrained, grid.best_score_)

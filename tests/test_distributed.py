@@ -19,8 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-import skebm
-from skebm import BernoulliRBM
+from skebm import BernoulliRBM, DeepBeliefNetwork
 
 distributed = pytest.importorskip(
     "distributed",
@@ -79,10 +78,9 @@ def _feature_step(name):
     if name == "BernoulliRBM":
         rbm = BernoulliRBM(n_iter=3, batch_size=20, random_state=0, log_partition=None)
         return rbm, {"n_components": [16, 32], "learning_rate": [0.05, 0.2]}
-    DBN = getattr(skebm, "DeepBeliefNetwork", None)
-    if DBN is None:
-        pytest.skip("skebm has no DeepBeliefNetwork yet")
-    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=2, batch_size=20, random_state=0)
+    dbn = DeepBeliefNetwork(
+        hidden_layer_sizes=(32, 16), n_iter=2, batch_size=20, random_state=0
+    )
     return dbn, {"hidden_layer_sizes": [(32, 16), (16, 16)], "random_state": [0, 1]}
 
 

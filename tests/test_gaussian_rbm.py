@@ -118,9 +118,21 @@ def test_sample_and_gibbs_are_real_valued_and_follow_the_data(digits_std):
     S = model.sample(400, n_steps=100, random_state=1)
     assert S.shape == (400, 64) and S.dtype == np.float64
     np.testing.assert_array_equal(S, model.sample(400, n_steps=100, random_state=1))
-    # samples sit closer to the data's mean image than to its negation
-    mean = X.mean(0)
-    assert np.linalg.norm(S.mean(0) - mean) < np.linalg.norm(S.mean(0) + 2 * mean)
+    # the samples reproduce the pixel correlations of the (standardised, so
+    # zero-mean) data: over the pairs of non-constant pixels, the samples'
+    # correlations track the data's (0.74 measured; with 400 samples each
+    # sample correlation has sd ~0.05, so for samples that ignore the data
+    # this is ~0 +- 0.03, as an untrained model's give)
+    varied = X.std(0) > 0
+    pairs = np.triu_indices(varied.sum(), 1)
+
+    def tracks_the_data(S):
+        corr = np.corrcoef(S[:, varied].T)[pairs]
+        return np.corrcoef(corr, np.corrcoef(X[:, varied].T)[pairs])[0, 1]
+
+    assert tracks_the_data(S) > 0.5
+    untrained = GaussianBernoulliRBM(n_components=32, n_iter=0, random_state=0)
+    assert abs(tracks_the_data(untrained.fit(X).sample(400, random_state=1))) < 0.15
     step = model.gibbs(X[:5])
     assert step.shape == (5, 64) and step.dtype == np.float64
     assert not np.array_equal(step, model.gibbs(X[:5]))  # chain moves on

@@ -51,7 +51,12 @@ def test_barrier_keeps_threads_in_step(n_threads, monkeypatch):
     assert counts[n_threads + 1] == 0
 
 
-def test_an_exception_in_one_thread_is_raised_and_releases_the_other():
+def test_an_exception_in_one_thread_is_raised_and_releases_the_other(monkeypatch):
+    import skebm._kernels._sync as sync
+
+    # two threads even under NUMBA_NUM_THREADS=1 (the failure is planted in
+    # thread 1)
+    monkeypatch.setattr(sync, "available_threads", lambda: 2)
     counts = np.zeros(4, np.int64)
     done = []
     worker = threading.Thread(
