@@ -200,7 +200,8 @@ class EnergyOutlierDetector(
         Returns
         -------
         decision : ndarray of shape (n_samples,)
-            ``score_samples(X) - offset_``.
+            ``score_samples(X) - offset_`` (``-inf`` for rows beyond the
+            model's numeric range, see :meth:`score_samples`).
         """
         return self.score_samples(X) - self.offset_
 

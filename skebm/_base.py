@@ -194,7 +194,8 @@ class _MeanScoreMixin:
         Returns
         -------
         score : float
-            Mean of :meth:`score_samples`: higher is a better fit.
+            Mean of :meth:`score_samples`: higher is a better fit
+            (``-inf`` when a row scores ``-inf``; never NaN).
         """
         return float(np.mean(self.score_samples(X)))
 
