@@ -201,8 +201,31 @@ class _MeanScoreMixin:
 
 
 class _DensityScoreMixin(_MeanScoreMixin):
-    """``score_samples`` as ``-E(X) - log_partition_``, for models that
-    estimate ``log Z`` in ``fit`` (``log_partition_``, None when skipped)."""
+    """``score_samples`` as ``-E(X) - log_partition_``, with ``log Z``
+    computed when first needed (:class:`LogPartitionCache`, stored by
+    ``fit`` as ``_log_partition_cache``; the model supplies
+    ``_compute_log_partition(plan)``)."""
+
+    @property
+    def log_partition_(self):
+        return self._log_partition_values()[0]
+
+    @property
+    def log_partition_stderr_(self):
+        return self._log_partition_values()[1]
+
+    @property
+    def log_partition_method_(self):
+        return self._log_partition_values()[2]
+
+    def _log_partition_values(self):
+        cache = self.__dict__.get("_log_partition_cache")
+        if cache is None:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: it has "
+                f"no log-partition function."
+            )
+        return cache.get(self._compute_log_partition)
 
     #: Method giving the (free) energy of visible rows, hidden units summed
     #: out, so that ``p(v) = exp(-E(v)) / Z``.
@@ -216,10 +239,11 @@ class _DensityScoreMixin(_MeanScoreMixin):
         """Log-probability (or log density) ``log p(v)`` of each sample, in nats.
 
         Computed as minus the free energy of each row (hidden units summed
-        out) minus ``log_partition_``, with ``log Z`` from the end of ``fit``
-        (exact enumeration or AIS, see ``log_partition``), so it is
-        deterministic: unlike scikit-learn's ``BernoulliRBM.score_samples``,
-        not a stochastic pseudo-likelihood.
+        out) minus ``log_partition_`` (exact enumeration or AIS, see
+        ``log_partition``; estimated on the first call after training, with
+        the seed fixed by ``fit``), so it is deterministic: unlike
+        scikit-learn's ``BernoulliRBM.score_samples``, not a stochastic
+        pseudo-likelihood.
 
         Parameters
         ----------

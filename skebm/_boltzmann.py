@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -26,18 +25,18 @@ from ._base import (
     check_parameters_finite,
     draw_seed,
 )
+from ._log_z import (
+    BM_MAX_ENUMERATED_HIDDEN,
+    LogPartitionCache,
+    boltzmann_log_partition,
+    boltzmann_log_partition_plan,
+)
 from ._monitor import BoltzmannMonitor
 from ._validation import check_positive_int, check_unit_interval
-from .partition import ais_schedule, base_rate_bias
+from .partition import base_rate_bias
 
-#: ``log_partition="auto"`` enumerates every state up to this many units.
-_AUTO_EXACT_UNITS = 20
-#: ``log_partition="exact"`` refuses machines with more units than this.
-_MAX_EXACT_UNITS = 24
 #: ``method="exact"`` enumerates 2**n_features states per minibatch.
 _MAX_EXACT_TRAIN_FEATURES = 16
-#: ``energy`` and ``score_samples`` enumerate 2**n_hidden states per row.
-_MAX_ENUMERATED_HIDDEN = 16
 #: ``transform`` is exact (enumeration) up to this many hidden units.
 _EXACT_TRANSFORM_HIDDEN = 12
 #: Mean-field stopping rule used by ``transform`` and the monitor.
@@ -104,8 +103,9 @@ class BoltzmannMachine(
     weight_decay : float, default=0.0
         L2 penalty on ``coef_`` (not on ``intercept_``).
     log_partition : {"auto", "exact", "ais"} or None, default="auto"
-        How ``log Z`` is computed at the end of ``fit`` for
-        :meth:`score_samples`. ``"exact"`` enumerates all states (at most
+        How ``log Z`` is computed for :meth:`score_samples`, on the first
+        call that needs it after ``fit``/``partial_fit`` (training itself
+        never pays for it). ``"exact"`` enumerates all states (at most
         24 units); ``"ais"`` runs annealed importance sampling with tempered
         sequential Gibbs sweeps; ``"auto"``: exact up to 20 units, else AIS,
         except when :meth:`score_samples` could not use it anyway (more
@@ -130,7 +130,9 @@ class BoltzmannMachine(
         States of the persistent fantasy chains (``"sml"``), continued by
         :meth:`partial_fit`; unused by the other methods.
     log_partition_ : float or None
-        ``log Z`` in nats.
+        ``log Z`` in nats, computed on first access (or the first
+        :meth:`score_samples`) after training; None when
+        ``log_partition=None`` or not computable.
     log_partition_stderr_ : float or None
         Standard error of ``log_partition_`` (0.0 when exact).
     log_partition_method_ : {"exact", "ais"} or None
@@ -433,10 +435,8 @@ class BoltzmannMachine(
         return recorder.history(_HISTORY_KEYS)
 
     def _finish_fit(self, X, params, history):
-        """Estimate log Z, then set every fitted attribute at once."""
-        log_z, stderr, method = self._estimate_log_partition(
-            X, params["W"], params["b"]
-        )
+        """Plan log Z, then set every fitted attribute at once."""
+        plan = self._log_partition_plan(X, params["b"].size)
         self.coef_ = params["W"]
         self.intercept_ = params["b"]
         self.chains_ = params["chains"]
@@ -444,47 +444,20 @@ class BoltzmannMachine(
         self._b_velocity = params["b_velocity"]
         self._n_features_out = self.n_hidden
         self.history_ = history
-        self.log_partition_ = log_z
-        self.log_partition_stderr_ = stderr
-        self.log_partition_method_ = method
+        self._log_partition_cache = LogPartitionCache(plan)
 
-    def _estimate_log_partition(self, X, W, b):
-        from ._kernels._boltzmann import bm_ais, bm_log_partition
-        from ._kernels._rng import seed_state
-        from ._kernels._sync import available_threads
+    def _log_partition_plan(self, X, n):
+        return boltzmann_log_partition_plan(self, X, n)
 
-        mode = self.log_partition
-        n = b.size
-        if mode is None:
-            return None, None, None
-        if mode == "exact" and n > _MAX_EXACT_UNITS:
-            raise ValueError(
-                f"log_partition='exact' enumerates all 2**n_units states and "
-                f"accepts at most {_MAX_EXACT_UNITS} units; this machine has "
-                f"{n} ({X.shape[1]} visible + {self.n_hidden} hidden). Use "
-                f"'ais' or 'auto'."
-            )
-        if mode == "exact" or (mode == "auto" and n <= _AUTO_EXACT_UNITS):
-            return float(bm_log_partition(W, b)), 0.0, "exact"
-        if mode == "auto" and self.n_hidden > _MAX_ENUMERATED_HIDDEN:
-            return None, None, None  # score_samples cannot sum out the hidden
-        base = np.zeros(n)
-        base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
-        state = seed_state(draw_seed(self.random_state_), self.n_ais_chains)
-        betas = ais_schedule(self.n_ais_temperatures)
-        log_w = bm_ais(W, b, base, betas, state, available_threads())
-        log_z0 = np.logaddexp(0.0, base).sum()
-        w = np.exp(log_w - log_w.max())
-        stderr = w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())
-        log_z = log_z0 + logsumexp(log_w) - np.log(len(log_w))
-        return float(log_z), float(stderr), "ais"
+    def _compute_log_partition(self, plan):
+        return boltzmann_log_partition(self, plan)
 
     # ------------------------------------------------------------- inference
     def _check_enumerable_hidden(self, what):
-        if self.n_hidden > _MAX_ENUMERATED_HIDDEN:
+        if self.n_hidden > BM_MAX_ENUMERATED_HIDDEN:
             raise ValueError(
                 f"{what} sums over the 2**n_hidden hidden states of each row "
-                f"and accepts at most {_MAX_ENUMERATED_HIDDEN} hidden units; "
+                f"and accepts at most {BM_MAX_ENUMERATED_HIDDEN} hidden units; "
                 f"this machine has {self.n_hidden}."
             )
 

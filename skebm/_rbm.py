@@ -55,8 +55,9 @@ class BernoulliRBM(_BaseRBM):
     weight_decay : float, default=0.0
         L2 penalty on ``components_`` (not on the intercepts).
     log_partition : {"auto", "exact", "ais"} or None, default="auto"
-        How ``log Z`` is computed at the end of ``fit``/``partial_fit`` for
-        :meth:`score_samples`. ``"exact"`` enumerates the smaller layer (at
+        How ``log Z`` is computed for :meth:`score_samples`, on the first
+        call that needs it after ``fit``/``partial_fit`` (training itself
+        never pays for it). ``"exact"`` enumerates the smaller layer (at
         most 20 units); ``"ais"`` uses annealed importance sampling;
         ``"auto"`` is exact when that is cheap (smaller layer of at most 20
         units and ``2**n_small * n_large <= 2**25``), else AIS. ``None``
@@ -80,7 +81,8 @@ class BernoulliRBM(_BaseRBM):
         :meth:`partial_fit`). With ``persistent=False`` there are none, and
         it keeps its initial zeros.
     log_partition_ : float or None
-        ``log Z`` in nats (None when ``log_partition=None``).
+        ``log Z`` in nats (None when ``log_partition=None``), computed on
+        first access (or the first :meth:`score_samples`) after training.
     log_partition_stderr_ : float or None
         Standard error of ``log_partition_`` (0.0 when exact).
     log_partition_method_ : {"exact", "ais"} or None
@@ -250,7 +252,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         kept above a tenth of it (the likelihood is unbounded as a
         ``sigma_i`` shrinks to 0 on a feature with repeated values).
     log_partition : {"auto", "exact", "ais"} or None, default="auto"
-        How ``log Z`` is computed at the end of ``fit``/``partial_fit``.
+        How ``log Z`` is computed, on the first call that needs it after
+        ``fit``/``partial_fit`` (training itself never pays for it).
         ``"exact"`` enumerates the hidden layer (at most 20 units);
         ``"ais"`` uses annealed importance sampling from a Gaussian fitted
         to the training data; ``"auto"`` is exact when
@@ -277,7 +280,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         there are none, and it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats, the integral over ``v`` (None when
-        ``log_partition=None``).
+        ``log_partition=None``), computed on first access (or the first
+        :meth:`score_samples`) after training.
     log_partition_stderr_ : float or None
         Standard error of ``log_partition_`` (0.0 when exact).
     log_partition_method_ : {"exact", "ais"} or None

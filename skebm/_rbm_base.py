@@ -33,6 +33,7 @@ from ._base import (
     check_parameters_finite,
     draw_seed,
 )
+from ._log_z import LogPartitionCache, rbm_log_partition, rbm_log_partition_plan
 from ._monitor import RBMMonitor
 from ._validation import (
     as_kernel_input,
@@ -40,16 +41,7 @@ from ._validation import (
     check_no_overflow,
     check_positive_int,
 )
-from .partition import (
-    MAX_EXACT_UNITS,
-    base_model,
-    rbm_ais_log_partition,
-    rbm_exact_log_partition,
-)
 
-#: ``log_partition="auto"`` enumerates exactly when 2**n_small * n_large is
-#: at most this (about 0.5 s on one core).
-_AUTO_EXACT_COST = 2**25
 #: Largest change of a learned log-sigma per minibatch (sigma moves by at
 #: most about 10% per update; see ``rbm_epoch``).
 _MAX_LOG_SIGMA_STEP = 0.1
@@ -319,14 +311,12 @@ class _BaseRBM(
         return recorder.history(self._history_keys)
 
     def _finish_fit(self, X, params, history):
-        """Estimate log Z, then set every fitted attribute at once."""
+        """Plan log Z, then set every fitted attribute at once."""
         log_sigma = params["log_sigma"] if self._gaussian else None
         vis_bias = params["b"]
         if self._gaussian:  # the kernels learn a / sigma; report a
             vis_bias = (vis_bias * np.exp(log_sigma)).astype(vis_bias.dtype)
-        log_z, stderr, method = self._estimate_log_partition(
-            X, params["W"], vis_bias, params["c"], log_sigma
-        )
+        plan = self._log_partition_plan(X, params["W"], vis_bias, log_sigma)
         self.components_ = params["W"]
         self.intercept_visible_ = vis_bias
         self.intercept_hidden_ = params["c"]
@@ -340,47 +330,13 @@ class _BaseRBM(
         self._log_sigma_floor = params["log_sigma_floor"]
         self._n_features_out = self.n_components
         self.history_ = history
-        self.log_partition_ = log_z
-        self.log_partition_stderr_ = stderr
-        self.log_partition_method_ = method
+        self._log_partition_cache = LogPartitionCache(plan)
 
-    def _estimate_log_partition(self, X, W, b, c, log_sigma):
-        mode = self.log_partition
-        if mode is None:
-            return None, None, None
-        gaussian = log_sigma is not None
-        n_hidden, n_visible = W.shape
-        if gaussian:
-            n_small, n_large = n_hidden, n_visible
-        else:
-            n_small, n_large = min(W.shape), max(W.shape)
-        exact_possible = n_small <= MAX_EXACT_UNITS
-        if mode == "exact" and not exact_possible:
-            layer = "hidden layer" if gaussian else "layer"
-            raise ValueError(
-                f"log_partition='exact' needs a {layer} of at most "
-                f"{MAX_EXACT_UNITS} units; this model has {n_visible} visible "
-                f"and {n_hidden} hidden units. Use 'ais' or 'auto'."
-            )
-        if mode == "exact" or (
-            mode == "auto"
-            and exact_possible
-            and 2**n_small * n_large <= _AUTO_EXACT_COST
-        ):
-            return rbm_exact_log_partition(W, b, c, log_sigma), 0.0, "exact"
-        eta, precision = base_model(X, b, log_sigma)
-        log_z, stderr = rbm_ais_log_partition(
-            W,
-            b,
-            c,
-            eta,
-            precision,
-            int(self.n_ais_chains),
-            int(self.n_ais_temperatures),
-            draw_seed(self.random_state_),
-            log_sigma,
-        )
-        return log_z, stderr, "ais"
+    def _log_partition_plan(self, X, W, b, log_sigma):
+        return rbm_log_partition_plan(self, X, W, b, log_sigma)
+
+    def _compute_log_partition(self, plan):
+        return rbm_log_partition(self, plan)
 
     # ------------------------------------------------------------- inference
     @blas_pinned

@@ -1,6 +1,7 @@
 """Log-partition functions of fitted RBMs: exact enumeration and AIS.
 
-The estimators call these same functions at the end of ``fit`` to make
+The estimators call these same functions, the first time ``score_samples``
+(or ``log_partition_``) needs ``log Z`` after training, to make
 ``score_samples`` a normalised log-probability.
 
 References
@@ -209,10 +210,17 @@ def rbm_ais_log_partition(
     else:
         log_z0 = n_hidden * np.log(2.0) + np.logaddexp(0.0, eta).sum()
         correction = 0.0
-    log_mean_w = logsumexp(log_w) - np.log(n_chains)
+    log_sum_w, stderr = _ais_log_sum_weight(log_w)
+    return float(log_z0 + (log_sum_w - np.log(n_chains)) + correction), stderr
+
+
+def _ais_log_sum_weight(log_w):
+    """``(log sum(w), stderr)`` of AIS log-weights ``log_w``: the
+    log-sum-exp (``log Ẑ/Z_0 = log sum(w) - log n``), and the delta-method
+    standard error of ``log mean(w)``, ``std(w) / (sqrt(n) * mean(w))``."""
     w = np.exp(log_w - log_w.max())
-    stderr = w.std(ddof=1) / (np.sqrt(n_chains) * w.mean())
-    return float(log_z0 + log_mean_w + correction), float(stderr)
+    stderr = w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())
+    return logsumexp(log_w), float(stderr)
 
 
 @validate_params(

@@ -1,0 +1,177 @@
+"""When and how the density models compute ``log Z`` (private).
+
+``fit``/``partial_fit`` only *plan* the computation (exact enumeration or
+AIS, with the AIS base model, seed and sizes fixed at fit time) and store a
+:class:`LogPartitionCache`; the first call that needs ``log Z``
+(``score_samples``, ``score``, ``log_partition_``) computes it, once. The
+functions here take the estimator (``model``) for its parameters and
+fitted arrays.
+"""
+
+import threading
+
+import numpy as np
+
+from ._base import draw_seed, single_threaded_blas
+from .partition import (
+    MAX_EXACT_UNITS,
+    _ais_log_sum_weight,
+    ais_schedule,
+    base_model,
+    base_rate_bias,
+    rbm_ais_log_partition,
+    rbm_exact_log_partition,
+)
+
+#: RBMs: ``log_partition="auto"`` enumerates exactly when 2**n_small *
+#: n_large is at most this (about 0.5 s on one core).
+RBM_AUTO_EXACT_COST = 2**25
+#: Boltzmann machines: ``log_partition="auto"`` enumerates every state up
+#: to this many units; ``"exact"`` refuses machines with more than
+#: ``BM_MAX_EXACT_UNITS``.
+BM_AUTO_EXACT_UNITS = 20
+BM_MAX_EXACT_UNITS = 24
+#: Boltzmann machines: ``energy`` and ``score_samples`` enumerate
+#: 2**n_hidden states per row.
+BM_MAX_ENUMERATED_HIDDEN = 16
+
+
+class LogPartitionCache:
+    """``(log_z, stderr, method)`` of a fitted model, computed on first use.
+
+    ``fit``/``partial_fit`` store a new cache holding only the *plan* (how
+    to compute ``log Z``: None, an exact enumeration, or AIS with the seed
+    and base model fixed at fit time), so training never pays for an
+    estimate nobody asked for, and the value does not depend on when it is
+    asked for. The first call that needs it computes it (under a lock, so
+    concurrent callers share one computation) and keeps it until the next
+    training step replaces the cache. Pickles with its value, if computed.
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.value = None if plan is not None else (None, None, None)
+        self._lock = threading.Lock()
+
+    def get(self, compute):
+        """The cached value, computing it with ``compute(plan)`` if needed."""
+        if self.value is None:
+            with self._lock:
+                if self.value is None:
+                    with single_threaded_blas():  # the bits must not depend on it
+                        self.value = compute(self.plan)
+        return self.value
+
+    def __getstate__(self):
+        return {"plan": self.plan, "value": self.value}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+def rbm_log_partition_plan(model, X, W, b, log_sigma):
+    """How ``log Z`` will be computed when first needed (a dict, or
+    None): exact enumeration, or AIS with its base model from the
+    training data and its seed and sizes fixed now, so that the
+    estimate does not depend on when it is made."""
+    mode = model.log_partition
+    if mode is None:
+        return None
+    gaussian = log_sigma is not None
+    n_hidden, n_visible = W.shape
+    if gaussian:
+        n_small, n_large = n_hidden, n_visible
+    else:
+        n_small, n_large = min(W.shape), max(W.shape)
+    exact_possible = n_small <= MAX_EXACT_UNITS
+    if mode == "exact" and not exact_possible:
+        layer = "hidden layer" if gaussian else "layer"
+        raise ValueError(
+            f"log_partition='exact' needs a {layer} of at most "
+            f"{MAX_EXACT_UNITS} units; this model has {n_visible} visible "
+            f"and {n_hidden} hidden units. Use 'ais' or 'auto'."
+        )
+    if mode == "exact" or (
+        mode == "auto"
+        and exact_possible
+        and 2**n_small * n_large <= RBM_AUTO_EXACT_COST
+    ):
+        return {"method": "exact", "log_sigma": log_sigma}
+    eta, precision = base_model(X, b, log_sigma)
+    return {
+        "method": "ais",
+        "log_sigma": log_sigma,
+        "eta": eta,
+        "precision": precision,
+        "n_chains": int(model.n_ais_chains),
+        "n_temperatures": int(model.n_ais_temperatures),
+        "seed": draw_seed(model.random_state_),
+    }
+
+
+def rbm_log_partition(model, plan):
+    """``(log_z, stderr, method)`` of an RBM by the plan of
+    :func:`rbm_log_partition_plan`."""
+    W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
+    if plan["method"] == "exact":
+        log_z = rbm_exact_log_partition(W, b, c, plan["log_sigma"])
+        return log_z, 0.0, "exact"
+    log_z, stderr = rbm_ais_log_partition(
+        W,
+        b,
+        c,
+        plan["eta"],
+        plan["precision"],
+        plan["n_chains"],
+        plan["n_temperatures"],
+        plan["seed"],
+        plan["log_sigma"],
+    )
+    return log_z, stderr, "ais"
+
+
+def boltzmann_log_partition_plan(model, X, n):
+    """How ``log Z`` will be computed when first needed (a dict, or
+    None), with the AIS base model, seed and sizes fixed now."""
+    mode = model.log_partition
+    if mode is None:
+        return None
+    if mode == "exact" and n > BM_MAX_EXACT_UNITS:
+        raise ValueError(
+            f"log_partition='exact' enumerates all 2**n_units states and "
+            f"accepts at most {BM_MAX_EXACT_UNITS} units; this machine has "
+            f"{n} ({X.shape[1]} visible + {model.n_hidden} hidden). Use "
+            f"'ais' or 'auto'."
+        )
+    if mode == "exact" or (mode == "auto" and n <= BM_AUTO_EXACT_UNITS):
+        return {"method": "exact"}
+    if mode == "auto" and model.n_hidden > BM_MAX_ENUMERATED_HIDDEN:
+        return None  # score_samples cannot sum out the hidden units
+    base = np.zeros(n)
+    base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
+    return {
+        "method": "ais",
+        "base": base,
+        "n_chains": int(model.n_ais_chains),
+        "n_temperatures": int(model.n_ais_temperatures),
+        "seed": draw_seed(model.random_state_),
+    }
+
+
+def boltzmann_log_partition(model, plan):
+    """``(log_z, stderr, method)`` of a Boltzmann machine by the plan of
+    :func:`boltzmann_log_partition_plan`."""
+    from ._kernels._boltzmann import bm_ais, bm_log_partition
+    from ._kernels._rng import seed_state
+    from ._kernels._sync import available_threads
+
+    W, b = model.coef_, model.intercept_
+    if plan["method"] == "exact":
+        return float(bm_log_partition(W, b)), 0.0, "exact"
+    base, state = plan["base"], seed_state(plan["seed"], plan["n_chains"])
+    betas = ais_schedule(plan["n_temperatures"])
+    log_w = bm_ais(W, b, base, betas, state, available_threads())
+    log_sum_w, stderr = _ais_log_sum_weight(log_w)
+    log_z0 = np.logaddexp(0.0, base).sum()
+    return float(log_z0 + log_sum_w - np.log(len(log_w))), stderr, "ais"
