@@ -33,6 +33,13 @@ def draw_seed(rng):
     return int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
 
 
+def resize_chains(chains, n):
+    """Persistent chains with ``n`` rows (a C-contiguous copy): the first
+    ``n`` if there are more, the existing ones repeated if fewer. The one
+    rule for every model whose number of chains changed since fit."""
+    return np.ascontiguousarray(np.resize(chains, (n, chains.shape[1])))
+
+
 def check_parameters_finite(estimator_name, epoch, **params):
     """Raise ``FloatingPointError`` when training has diverged."""
     for name, value in params.items():

@@ -24,6 +24,7 @@ from ._base import (
     blas_pinned,
     check_parameters_finite,
     draw_seed,
+    resize_chains,
 )
 from ._log_z import (
     BM_MAX_ENUMERATED_HIDDEN,
@@ -355,11 +356,7 @@ class BoltzmannMachine(
 
     def _resized_chains(self):
         """Persistent chains, adapted if ``n_chains`` changed since fit."""
-        n = self._n_chains()
-        if self.chains_.shape[0] == n:
-            return self.chains_.copy()
-        # fewer: keep the first ones; more: repeat the existing chains
-        return np.ascontiguousarray(np.resize(self.chains_, (n, self.chains_.shape[1])))
+        return resize_chains(self.chains_, self._n_chains())
 
     def _initial_parameters(self, X, rng):
         n_visible = X.shape[1]

@@ -86,6 +86,9 @@ class DeepBeliefNetwork(
         Gibbs steps per minibatch in the negative phase of every layer.
     persistent : bool, default=True
         Persistent chains (PCD) if True, CD-k from the data if False.
+    n_chains : int or None, default=None
+        Number of persistent chains of every layer (``None``: one per
+        minibatch row); see :class:`BernoulliRBM`.
     momentum : float, default=0.0
         Momentum of the parameter updates of every layer, in [0, 1).
     weight_decay : float, default=0.0
@@ -155,6 +158,7 @@ class DeepBeliefNetwork(
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -171,6 +175,7 @@ class DeepBeliefNetwork(
         n_iter=10,
         k=1,
         persistent=True,
+        n_chains=None,
         momentum=0.0,
         weight_decay=0.0,
         random_state=None,
@@ -183,6 +188,7 @@ class DeepBeliefNetwork(
         self.n_iter = n_iter
         self.k = k
         self.persistent = persistent
+        self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.random_state = random_state
@@ -201,6 +207,7 @@ class DeepBeliefNetwork(
             n_iter=self.n_iter,
             k=self.k,
             persistent=self.persistent,
+            n_chains=self.n_chains,
             momentum=self.momentum,
             weight_decay=self.weight_decay,
             random_state=seed,

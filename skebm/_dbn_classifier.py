@@ -156,6 +156,8 @@ class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
         ``k`` (Gibbs steps per minibatch) of the RBMs.
     pretrain_persistent : bool, default=True
         ``persistent`` of the RBMs.
+    pretrain_n_chains : int or None, default=None
+        ``n_chains`` of the RBMs.
     pretrain_momentum : float, default=0.0
         ``momentum`` of the RBMs.
     pretrain_weight_decay : float, default=0.0
@@ -271,6 +273,7 @@ class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
         "pretrain_n_iter": [Interval(Integral, 0, None, closed="left")],
         "pretrain_k": [Interval(Integral, 1, None, closed="left")],
         "pretrain_persistent": ["boolean"],
+        "pretrain_n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left")],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"adam", "sgd"})],
@@ -302,6 +305,7 @@ class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
         pretrain_n_iter=10,
         pretrain_k=1,
         pretrain_persistent=True,
+        pretrain_n_chains=None,
         pretrain_momentum=0.0,
         pretrain_weight_decay=0.0,
         solver="adam",
@@ -326,6 +330,7 @@ class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
         self.pretrain_n_iter = pretrain_n_iter
         self.pretrain_k = pretrain_k
         self.pretrain_persistent = pretrain_persistent
+        self.pretrain_n_chains = pretrain_n_chains
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
         self.solver = solver
@@ -351,6 +356,7 @@ class DBNClassifier(_NoBoolParamsMixin, ClassifierMixin, BaseEstimator):
             n_iter=self.pretrain_n_iter,
             k=self.pretrain_k,
             persistent=self.pretrain_persistent,
+            n_chains=self.pretrain_n_chains,
             momentum=self.pretrain_momentum,
             weight_decay=self.pretrain_weight_decay,
             random_state=seed,

@@ -34,7 +34,8 @@ class BernoulliRBM(_BaseRBM):
         Step size of the gradient updates (the gradient is averaged over the
         minibatch). Reasonable values lie in 10**[0, -3].
     batch_size : int, default=10
-        Number of examples per minibatch, and number of persistent chains.
+        Number of examples per minibatch (and of persistent chains, unless
+        ``n_chains`` says otherwise).
     n_iter : int, default=10
         Number of epochs (passes over the training data).
     verbose : int, default=0
@@ -50,6 +51,12 @@ class BernoulliRBM(_BaseRBM):
         If True, the negative-phase chains persist across minibatches and
         epochs (PCD / stochastic maximum likelihood, as scikit-learn). If
         False, they restart from the data each minibatch (CD-k).
+    n_chains : int or None, default=None
+        Number of persistent chains, independent of ``batch_size``: the
+        negative phase of every minibatch averages over all of them. More
+        chains give a less noisy gradient at the same minibatch size.
+        ``None`` is one chain per minibatch row (``batch_size`` chains), as
+        scikit-learn. Only used when ``persistent=True``.
     momentum : float, default=0.0
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=0.0
@@ -76,9 +83,11 @@ class BernoulliRBM(_BaseRBM):
         Biases of the hidden units.
     intercept_visible_ : ndarray of shape (n_features,)
         Biases of the visible units.
-    h_samples_ : ndarray of shape (batch_size, n_components)
+    h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains (continued by
-        :meth:`partial_fit`). With ``persistent=False`` there are none, and
+        :meth:`partial_fit`; ``batch_size`` of them when ``n_chains`` is
+        None, and if their number changed since fit, the existing ones are
+        repeated or truncated). With ``persistent=False`` there are none, and
         it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats (None when ``log_partition=None``), computed on
@@ -147,6 +156,7 @@ class BernoulliRBM(_BaseRBM):
         random_state=None,
         k=1,
         persistent=True,
+        n_chains=None,
         momentum=0.0,
         weight_decay=0.0,
         log_partition="auto",
@@ -161,6 +171,7 @@ class BernoulliRBM(_BaseRBM):
         self.random_state = random_state
         self.k = k
         self.persistent = persistent
+        self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.log_partition = log_partition
@@ -227,7 +238,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         units have unbounded values, and larger steps diverge on
         standardised data (Hinton 2012, section 13.2).
     batch_size : int, default=10
-        Number of examples per minibatch, and number of persistent chains.
+        Number of examples per minibatch (and of persistent chains, unless
+        ``n_chains`` says otherwise).
     n_iter : int, default=10
         Number of epochs.
     verbose : int, default=0
@@ -240,6 +252,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         Number of block-Gibbs steps per minibatch in the negative phase.
     persistent : bool, default=True
         Persistent chains (PCD) if True, CD-k from the data if False.
+    n_chains : int or None, default=None
+        Number of persistent chains, independent of ``batch_size`` (see
+        :class:`BernoulliRBM`); ``None`` is ``batch_size`` chains. Only
+        used when ``persistent=True``.
     momentum : float, default=0.0
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=0.0
@@ -275,8 +291,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     sigma_ : ndarray of shape (n_features,)
         Standard deviations of the visible units (ones unless
         ``learn_sigma``).
-    h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the persistent chains. With ``persistent=False``
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent chains (``batch_size`` of them when
+        ``n_chains`` is None). With ``persistent=False``
         there are none, and it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats, the integral over ``v`` (None when
@@ -347,6 +364,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         random_state=None,
         k=1,
         persistent=True,
+        n_chains=None,
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
@@ -362,6 +380,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.random_state = random_state
         self.k = k
         self.persistent = persistent
+        self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma

@@ -32,6 +32,7 @@ from ._base import (
     blas_pinned,
     check_parameters_finite,
     draw_seed,
+    resize_chains,
 )
 from ._log_z import LogPartitionCache, rbm_log_partition, rbm_log_partition_plan
 from ._monitor import RBMMonitor
@@ -73,6 +74,7 @@ class _BaseRBM(
         "random_state": ["random_state"],
         "k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
@@ -214,15 +216,15 @@ class _BaseRBM(
         self._finish_fit(X, params, history)
         return self
 
+    def _n_chains(self):
+        """Persistent chains: ``n_chains``, or one per minibatch row."""
+        if self.n_chains is None or not self.persistent:
+            return self.batch_size
+        return self.n_chains
+
     def _resized_chains(self, dtype):
-        """Persistent chains, adapted if ``batch_size`` changed since fit."""
-        h = self.h_samples_.astype(dtype, copy=True)
-        if h.shape[0] == self.batch_size:
-            return h
-        out = np.zeros((self.batch_size, self.n_components), dtype=dtype)
-        n = min(h.shape[0], self.batch_size)
-        out[:n] = h[:n]
-        return out
+        """Persistent chains, adapted if their number changed since fit."""
+        return resize_chains(self.h_samples_.astype(dtype), self._n_chains())
 
     def _initial_parameters(self, X, rng):
         n_features, dtype = X.shape[1], X.dtype
@@ -237,7 +239,7 @@ class _BaseRBM(
             "c": np.zeros(self.n_components, dtype=dtype),
             "log_sigma": log_sigma,
             "log_sigma_floor": log_sigma_floor,
-            "h_samples": np.zeros((self.batch_size, self.n_components), dtype=dtype),
+            "h_samples": np.zeros((self._n_chains(), self.n_components), dtype=dtype),
             "W_velocity": np.zeros((self.n_components, n_features), dtype=dtype),
             "b_velocity": np.zeros(n_features, dtype=dtype),
             "c_velocity": np.zeros(self.n_components, dtype=dtype),
@@ -255,7 +257,9 @@ class _BaseRBM(
         bounds = batch_bounds(n_samples, self.batch_size)
         dense, data, indices, indptr, is_sparse = as_kernel_input(X)
         seed = draw_seed(self.random_state_)
-        rng_state = seed_state(seed, max(self.batch_size, int(np.diff(bounds).max())))
+        n_chains = params["h_samples"].shape[0]
+        n_rows = max(self.batch_size, n_chains, int(np.diff(bounds).max()))
+        rng_state = seed_state(seed, n_rows)
         monitor = RBMMonitor(X, seed, params["W"].dtype, self._gaussian)
         first_epoch = (
             1 if previous_history is None else len(previous_history["epoch"]) + 1
@@ -265,7 +269,7 @@ class _BaseRBM(
         # Blocks from the parameters and shapes only (never from X's length
         # or the thread count), so partial_fit and fit split alike.
         n_blocks = epoch_blocks(
-            self.batch_size, self.batch_size, X.shape[1], self.n_components
+            self.batch_size, n_chains, X.shape[1], self.n_components
         )
         n_threads = available_threads()
         for _ in range(n_epochs):
