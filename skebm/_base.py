@@ -40,14 +40,20 @@ def resize_chains(chains, n):
     return np.ascontiguousarray(np.resize(chains, (n, chains.shape[1])))
 
 
+class DivergenceError(FloatingPointError, ValueError):
+    """Training diverged: a ``FloatingPointError``, and a ``ValueError``
+    since its usual cause is the data (not rescaled) or a hyperparameter
+    (too large a learning rate)."""
+
+
 def check_parameters_finite(estimator_name, epoch, **params):
-    """Raise ``FloatingPointError`` when training has diverged."""
+    """Raise :class:`DivergenceError` when training has diverged."""
     for name, value in params.items():
         value = np.asarray(value)
         if value.size and (
             not np.all(np.isfinite(value)) or np.abs(value).max() > DIVERGENCE_LIMIT
         ):
-            raise FloatingPointError(
+            raise DivergenceError(
                 f"{estimator_name} training diverged in epoch {epoch}: {name} "
                 f"became non-finite or larger than {DIVERGENCE_LIMIT:g} in "
                 f"absolute value. Lower learning_rate (or momentum), or "
@@ -91,11 +97,20 @@ def atomic_fit(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         before = dict(self.__dict__)
+        # generators are advanced in place (partial_fit draws its seed from
+        # random_state_ before training fails)
+        generators = {
+            name: value.get_state()
+            for name, value in before.items()
+            if isinstance(value, np.random.RandomState)
+        }
         try:
             return method(self, *args, **kwargs)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
+            for name, state in generators.items():
+                before[name].set_state(state)
             raise
 
     return wrapper

@@ -114,6 +114,18 @@ class _Optimizer:
             p -= lr * m / (np.sqrt(s) + _ADAM_EPSILON)
 
 
+def _check_label_types(y):
+    """``ValueError`` for labels mixing strings and numbers, in
+    scikit-learn's words (``unique_labels``), or holding None: sorting them
+    would fail inside NumPy first."""
+    if y.dtype != object:
+        return
+    if any(v is None for v in y.ravel()):
+        raise ValueError("Labels in y must not be None.")
+    if len({isinstance(v, str) for v in y.ravel()}) > 1:
+        raise ValueError("Mix of label input types (string and number) in y.")
+
+
 def _glorot(rng, n_in, n_out):
     """scikit-learn's initialisation for logistic layers."""
     bound = np.sqrt(2.0 / (n_in + n_out))
@@ -410,9 +422,7 @@ n_features), default=None
             dtype=(np.float64, np.float32),
         )
         X = self._check_values(X)
-        if y.dtype == object and len({isinstance(v, str) for v in y}) > 1:
-            # scikit-learn's words (unique_labels); its own check sorts first
-            raise ValueError("Mix of label input types (string and number) in y.")
+        _check_label_types(y)
         check_classification_targets(y)
         sizes = _layer_sizes(self.hidden_layer_sizes)
         classes, y_index = np.unique(y, return_inverse=True)
@@ -583,6 +593,26 @@ n_features), default=None
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the given test data and labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
+        _check_label_types(np.asarray(y, dtype=object))
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

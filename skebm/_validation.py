@@ -77,11 +77,12 @@ def warn_if_not_binary(X, estimator_name):
     than 0 or 1: the model's ``log p(x)`` is defined for binary rows only."""
     if not WARN_NON_BINARY.get():
         return
-    values = X.data if sp.issparse(X) else np.asarray(X)
+    X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X)
+    values = _values(X)
     grey = (values != 0) & (values != 1)
     if grey.any():
         first = int(np.flatnonzero(grey)[0])
-        row, col = _locate(X if sp.issparse(X) else values, first)
+        row, col = _locate(X, first)
         warnings.warn(
             f"{estimator_name}.score_samples got non-binary data (e.g. "
             f"{float(values.flat[first])!r} at row {row}, column {col}). Its "

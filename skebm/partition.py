@@ -20,6 +20,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_dtype_range
+
 __all__ = ["exact_log_partition", "ais_log_partition", "MAX_EXACT_UNITS"]
 
 #: Largest smaller-layer size that exact enumeration accepts (2**20 states).
@@ -147,10 +149,17 @@ def base_model(X, vis_bias, log_sigma=None):
     if X is None or X.shape[0] < 2:
         return np.asarray(vis_bias, np.float64) * inv_sigma, np.ones(n_visible)
     n = X.shape[0]
-    mean = np.asarray(X.mean(axis=0), np.float64).ravel()
-    sq = X.multiply(X) if sp.issparse(X) else np.square(X, dtype=np.float64)
-    var = np.asarray(sq.mean(axis=0), np.float64).ravel() - mean**2
-    var = np.maximum(var * n / (n - 1), 0.0) * inv_sigma**2
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        mean = np.asarray(X.mean(axis=0), np.float64).ravel()
+        sq = X.multiply(X) if sp.issparse(X) else np.square(X, dtype=np.float64)
+        var = np.asarray(sq.mean(axis=0), np.float64).ravel() - mean**2
+        var = np.maximum(var * n / (n - 1), 0.0) * inv_sigma**2
+    if not np.isfinite(var).all():
+        raise ValueError(
+            f"X is too large to define the AIS base model: the variance of "
+            f"feature {int(np.argmin(np.isfinite(var)))} overflows float64. "
+            f"Rescale X as the training data were."
+        )
     precision = 1.0 / np.maximum(var, _MIN_BASE_VARIANCE)
     return mean * inv_sigma * precision, precision
 
@@ -296,8 +305,10 @@ def ais_log_partition(
         raise ValueError(f"n_temperatures must be an int, got {n_temperatures!r}.")
     W, b, c, log_sigma = _rbm_arrays(rbm)
     if X is not None:
-        # the checks (shape, features, NaN, domain) rbm applies to its input
+        # the checks (shape, features, NaN, domain) rbm applies to its input;
+        # the chains start from X's statistics in the model's dtype
         X = rbm._validate_X(X, reset=False)
+        check_dtype_range(X, W.dtype, type(rbm).__name__)
     eta, precision = base_model(X, b, log_sigma)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return rbm_ais_log_partition(

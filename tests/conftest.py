@@ -19,3 +19,35 @@ def rng():
 @pytest.fixture
 def seed():
     return SEED
+
+
+# Hypothesis profiles for tests/test_properties.py. "default" is small and
+# derandomized (the same examples on every run, no example database), so CI
+# is deterministic and the module stays under a minute; run more with
+# ``pytest --hypothesis-profile=thorough``. The plugin loads a profile named
+# on the command line after this file is imported, so loading "default" here
+# only takes effect when no profile was chosen.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # hypothesis is only needed by test_properties.py
+    pass
+else:
+    _slow = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile(
+        "default",
+        max_examples=5,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=_slow,
+        print_blob=True,
+    )
+    settings.register_profile(
+        "thorough",
+        max_examples=500,
+        deadline=None,
+        suppress_health_check=_slow,
+        print_blob=True,
+    )
+    if settings.get_current_profile_name() == "default":
+        settings.load_profile("default")

@@ -373,3 +373,51 @@ def test_outlier_detector_has_pyod_training_attributes():
     assert set(np.unique(detector.labels_)) <= {0, 1}
     # about a fraction `contamination` of the training rows are outliers
     assert 0.05 <= detector.labels_.mean() <= 0.2
+
+
+# ------------------------------- found by the property-based sweep
+def test_failed_partial_fit_leaves_the_generator_where_it_was():
+    # validation passes, training diverges: the seed drawn from
+    # random_state_ before the failure must be given back
+    model = GaussianBernoulliRBM(n_components=2, n_iter=1, random_state=0)
+    model.fit(X_REAL)
+    state = model.random_state_.get_state()
+    bad = X_REAL.copy()
+    bad[1, 2] = 1e39
+    with pytest.raises(ValueError, match="diverged"):  # and FloatingPointError
+        model.partial_fit(bad)
+    after = model.random_state_.get_state()
+    assert all(np.array_equal(a, b) for a, b in zip(state, after))
+
+
+def test_divergence_is_both_a_floating_point_and_a_value_error():
+    with pytest.raises(FloatingPointError) as caught:
+        GaussianBernoulliRBM(n_components=2, n_iter=1).fit(X_REAL * 1e10)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_dbn_classifier_score_names_bad_labels():
+    clf = DBNClassifier((3,), pretrain_n_iter=1, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_BIN, Y)
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        clf.score(X_BIN, np.array([1, "a"] * 30, dtype=object))
+    with pytest.raises(ValueError, match="must not be None"):
+        clf.score(X_BIN, np.array([1, None] * 30, dtype=object))
+
+
+def test_scoring_any_sparse_format_warns_on_non_binary_data():
+    model = BernoulliRBM(n_iter=1, random_state=0).fit(X_BIN)
+    with pytest.warns(UserWarning, match="non-binary"):
+        model.score_samples(sp.dok_matrix(X_BIN * 0.5))
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float64, 1e200), (np.float32, 1e39)])
+def test_ais_base_model_from_data_beyond_the_model_range_is_refused(dtype, value):
+    rbm = GaussianBernoulliRBM(n_components=2, n_iter=1, random_state=0)
+    rbm.fit(X_REAL.astype(dtype))
+    X = X_REAL.copy()
+    X[1, 2] = value
+    with pytest.raises(ValueError, match="too large|beyond the range"):
+        ais_log_partition(rbm, X, n_chains=4, n_temperatures=10)
