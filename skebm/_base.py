@@ -149,13 +149,21 @@ class EpochRecorder:
         self.epoch += 1
 
     def history(self, keys):
+        """The record as a dict of arrays; a quantity recorded earlier but
+        not now (a validation score, by fit but not partial_fit) continues
+        with NaN."""
         out = {}
-        for key in ("epoch", *keys, "time"):
-            new = np.array([row[key] for row in self.rows], dtype=np.float64)
+        previous = self.previous or {}
+        extra = [key for key in previous if key not in ("epoch", *keys, "time")]
+        for key in ("epoch", *keys, *extra, "time"):
+            if key in extra:
+                new = np.full(len(self.rows), np.nan)
+            else:
+                new = np.array([row[key] for row in self.rows], dtype=np.float64)
             if key == "epoch":
                 new = new.astype(np.int64)
-            if self.previous is not None and key in self.previous:
-                new = np.concatenate([self.previous[key], new])
+            if key in previous:
+                new = np.concatenate([previous[key], new])
             out[key] = new
         return out
 

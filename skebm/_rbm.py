@@ -61,6 +61,23 @@ class BernoulliRBM(_BaseRBM):
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=0.0
         L2 penalty on ``components_`` (not on the intercepts).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows passed to :meth:`fit`,
+        score the model on them after every epoch (mean ``log p(v)``; exact
+        when ``log Z`` is cheap to enumerate, else tracked by a small AIS
+        run with the same random numbers every epoch), stop when
+        ``n_iter_no_change`` epochs in a row have not improved on the best
+        by more than ``tol``, and keep the best epoch's parameters. Like
+        :class:`~sklearn.neural_network.MLPClassifier`'s, it applies to
+        :meth:`fit` only.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before training
+        stops (``early_stopping=True``).
+    tol : float, default=1e-4
+        Improvement of the held-out log-likelihood, in nats per sample, that
+        counts (``early_stopping=True``).
     log_partition : {"auto", "exact", "ais"} or None, default="auto"
         How ``log Z`` is computed for :meth:`score_samples`, on the first
         call that needs it after ``fit``/``partial_fit`` (training itself
@@ -83,6 +100,13 @@ class BernoulliRBM(_BaseRBM):
         Biases of the hidden units.
     intercept_visible_ : ndarray of shape (n_features,)
         Biases of the visible units.
+    n_iter_ : int
+        Number of epochs run so far (by :meth:`fit` and the
+        :meth:`partial_fit` calls after it).
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch whose parameters were kept (the
+        best held-out log-likelihood, ``history_["validation_log_likelihood"]``);
+        None otherwise.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains (continued by
         :meth:`partial_fit`; ``batch_size`` of them when ``n_chains`` is
@@ -159,6 +183,10 @@ class BernoulliRBM(_BaseRBM):
         n_chains=None,
         momentum=0.0,
         weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
         log_partition="auto",
         n_ais_chains=100,
         n_ais_temperatures=1000,
@@ -174,6 +202,10 @@ class BernoulliRBM(_BaseRBM):
         self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.log_partition = log_partition
         self.n_ais_chains = n_ais_chains
         self.n_ais_temperatures = n_ais_temperatures
@@ -267,6 +299,23 @@ class GaussianBernoulliRBM(_BaseRBM):
         parameters, starting from each feature's standard deviation and
         kept above a tenth of it (the likelihood is unbounded as a
         ``sigma_i`` shrinks to 0 on a feature with repeated values).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows passed to :meth:`fit`,
+        score the model on them after every epoch (mean ``log p(v)``; exact
+        when ``log Z`` is cheap to enumerate, else tracked by a small AIS
+        run with the same random numbers every epoch), stop when
+        ``n_iter_no_change`` epochs in a row have not improved on the best
+        by more than ``tol``, and keep the best epoch's parameters. Like
+        :class:`~sklearn.neural_network.MLPClassifier`'s, it applies to
+        :meth:`fit` only.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before training
+        stops (``early_stopping=True``).
+    tol : float, default=1e-4
+        Improvement of the held-out log-likelihood, in nats per sample, that
+        counts (``early_stopping=True``).
     log_partition : {"auto", "exact", "ais"} or None, default="auto"
         How ``log Z`` is computed, on the first call that needs it after
         ``fit``/``partial_fit`` (training itself never pays for it).
@@ -291,6 +340,13 @@ class GaussianBernoulliRBM(_BaseRBM):
     sigma_ : ndarray of shape (n_features,)
         Standard deviations of the visible units (ones unless
         ``learn_sigma``).
+    n_iter_ : int
+        Number of epochs run so far (by :meth:`fit` and the
+        :meth:`partial_fit` calls after it).
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch whose parameters were kept (the
+        best held-out log-likelihood, ``history_["validation_log_likelihood"]``);
+        None otherwise.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains (``batch_size`` of them when
         ``n_chains`` is None). With ``persistent=False``
@@ -368,6 +424,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
         log_partition="auto",
         n_ais_chains=100,
         n_ais_temperatures=1000,
@@ -384,6 +444,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.log_partition = log_partition
         self.n_ais_chains = n_ais_chains
         self.n_ais_temperatures = n_ais_temperatures

@@ -75,6 +75,10 @@ class _BaseRBM(
         "k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
@@ -150,9 +154,29 @@ class _BaseRBM(
         rng = check_random_state(self.random_state)
         params = self._initial_parameters(X, rng)
         self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-        history = self._train(X, params, self.n_iter, previous_history=None)
+        tracker = None
+        if self.early_stopping:
+            X, tracker = self._validation_split(X, rng)
+        history = self._train(X, params, self.n_iter, None, tracker)
         self._finish_fit(X, params, history)
+        self.best_epoch_ = None if tracker is None else tracker.best_epoch
         return self
+
+    def _validation_split(self, X, rng):
+        """``(X_train, tracker)``: ``validation_fraction`` of the rows held
+        out (drawn from ``rng``) to score each epoch."""
+        from sklearn.model_selection import train_test_split
+
+        from ._held_out import HeldOutTracker
+
+        split_seed, ais_seed = (draw_seed(rng) for _ in range(2))
+        X_train, X_val = train_test_split(
+            X, test_size=self.validation_fraction, random_state=split_seed % 2**32
+        )
+        tracker = HeldOutTracker(
+            X_val, X_train, self._gaussian, ais_seed, self.tol, self.n_iter_no_change
+        )
+        return X_train, tracker
 
     @atomic_fit
     @blas_pinned
@@ -212,7 +236,7 @@ class _BaseRBM(
                 "log_sigma_velocity": self._log_sigma_velocity.copy(),
             }
             previous = self.history_
-        history = self._train(X, params, 1, previous_history=previous)
+        history = self._train(X, params, 1, previous)
         self._finish_fit(X, params, history)
         return self
 
@@ -246,8 +270,10 @@ class _BaseRBM(
             "log_sigma_velocity": np.zeros(n_features, dtype=dtype),
         }
 
-    def _train(self, X, params, n_epochs, previous_history):
-        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
+    def _train(self, X, params, n_epochs, previous_history, tracker=None):
+        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place);
+        with a ``tracker``, score each epoch on held-out rows, stop early
+        and keep the best epoch's parameters."""
         from ._kernels._cd import epoch_blocks, rbm_epoch
         from ._kernels._rng import seed_state
         from ._kernels._sync import available_threads
@@ -272,6 +298,9 @@ class _BaseRBM(
             self.batch_size, n_chains, X.shape[1], self.n_components
         )
         n_threads = available_threads()
+        keys = self._history_keys
+        if tracker is not None:
+            keys = (*keys, "validation_log_likelihood")
         for _ in range(n_epochs):
             rbm_epoch(
                 dense,
@@ -311,8 +340,16 @@ class _BaseRBM(
                 **({"sigma_": np.exp(params["log_sigma"])} if learn_sigma else {}),
             )
             values = monitor(params)
-            recorder.record(**{key: values[key] for key in self._history_keys})
-        return recorder.history(self._history_keys)
+            values = {key: values[key] for key in keys if key in values}
+            if tracker is not None:
+                score = values["validation_log_likelihood"] = tracker.score(params)
+                stop = tracker.update(recorder.epoch, score, params)
+            recorder.record(**values)
+            if tracker is not None and stop:
+                break
+        if tracker is not None and tracker.best_params is not None:
+            tracker.restore_best(params)
+        return recorder.history(keys)
 
     def _finish_fit(self, X, params, history):
         """Plan log Z, then set every fitted attribute at once."""
@@ -334,6 +371,7 @@ class _BaseRBM(
         self._log_sigma_floor = params["log_sigma_floor"]
         self._n_features_out = self.n_components
         self.history_ = history
+        self.n_iter_ = len(history["epoch"])
         self._log_partition_cache = LogPartitionCache(plan)
 
     def _log_partition_plan(self, X, W, b, log_sigma):

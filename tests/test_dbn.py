@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skebm import BernoulliRBM, DBNClassifier, DeepBeliefNetwork, GaussianBernoulliRBM
-from skebm._dbn_classifier import _forward, _loss_and_gradients
+from skebm._backprop import _forward, _loss_and_gradients
 
 # Short fine-tuning runs here: DBNClassifier warns, as MLPClassifier does,
 # that it stopped at max_iter (tests/test_hardening.py checks the warning).

@@ -1,0 +1,94 @@
+"""Early stopping of the RBMs on held-out log-likelihood (private).
+
+Each epoch, :class:`HeldOutTracker` computes the mean ``log p(v)`` of the
+validation rows: ``-F(v) - log Z`` with ``log Z`` exact when enumerating it
+is cheap, and otherwise from a small AIS run whose seed, chains and
+temperatures stay the same every epoch (common random numbers), so that its
+epoch-to-epoch changes follow those of the exact value even where its level
+is slightly off. It keeps a copy of the parameters of the best epoch and
+says when ``n_iter_no_change`` epochs in a row have not improved on the
+best by more than ``tol``.
+"""
+
+import numpy as np
+
+from .partition import (
+    MAX_EXACT_UNITS,
+    base_model,
+    rbm_ais_log_partition,
+    rbm_exact_log_partition,
+)
+
+#: Exact log Z every epoch when 2**n_small * n_large is at most this.
+TRACK_EXACT_COST = 2**20
+#: The AIS run that tracks log Z between epochs otherwise.
+TRACK_AIS_CHAINS = 20
+TRACK_AIS_TEMPERATURES = 200
+
+
+class HeldOutTracker:
+    """Held-out log-likelihood of each epoch, and early stopping."""
+
+    def __init__(self, X_val, X_train, gaussian, seed, tol, n_iter_no_change):
+        self.X_val = X_val.toarray() if hasattr(X_val, "toarray") else X_val
+        self.X_train = X_train
+        self.gaussian = gaussian
+        self.seed = seed
+        self.tol = tol
+        self.patience = n_iter_no_change
+        self.best_score = -np.inf
+        self.best_epoch = None
+        self.best_params = None
+        self.n_bad = 0
+
+    def score(self, params):
+        """Mean ``log p(v)`` of the validation rows under ``params`` (the
+        kernels' parameters: Gaussian visible biases and data scaled by
+        sigma)."""
+        from ._kernels._cd import free_energies
+
+        W, b, c = params["W"], params["b"], params["c"]
+        log_sigma = np.asarray(params["log_sigma"], np.float64)
+        V = np.asarray(self.X_val, dtype=W.dtype)
+        if self.gaussian:
+            V = V * np.exp(-log_sigma).astype(W.dtype)
+        free = free_energies(np.ascontiguousarray(V), W, b, c, self.gaussian)
+        return float(-free.mean() - self._log_partition(W, b, c, log_sigma))
+
+    def _log_partition(self, W, b, c, log_sigma):
+        n_hidden, n_visible = W.shape
+        if self.gaussian:
+            n_small, n_large = n_hidden, n_visible
+            a = (b * np.exp(log_sigma)).astype(W.dtype)  # data units
+        else:
+            n_small, n_large = min(W.shape), max(W.shape)
+            a, log_sigma = b, None
+        if n_small <= MAX_EXACT_UNITS and 2**n_small * n_large <= TRACK_EXACT_COST:
+            return rbm_exact_log_partition(W, a, c, log_sigma)
+        eta, precision = base_model(self.X_train, a, log_sigma)
+        log_z, _ = rbm_ais_log_partition(
+            W,
+            a,
+            c,
+            eta,
+            precision,
+            TRACK_AIS_CHAINS,
+            TRACK_AIS_TEMPERATURES,
+            self.seed,
+            log_sigma,
+        )
+        return log_z
+
+    def update(self, epoch, score, params):
+        """Record epoch ``epoch``'s score; True when training should stop."""
+        if score > self.best_score:
+            self.best_epoch = epoch
+            self.best_params = {key: value.copy() for key, value in params.items()}
+        self.n_bad = 0 if score > self.best_score + self.tol else self.n_bad + 1
+        self.best_score = max(self.best_score, score)
+        return self.n_bad >= self.patience
+
+    def restore_best(self, params):
+        """Put the best epoch's parameters back into ``params``, in place."""
+        for key, value in self.best_params.items():
+            params[key][...] = value
