@@ -1,9 +1,9 @@
 """Supervised fine-tuning of a deep belief network (``DBNClassifier``).
 
 The pretrained stack (``_dbn.DeepBeliefNetwork``) initialises sigmoid layers
-that are fine-tuned with a softmax output layer by minibatch backpropagation,
-vectorised NumPy over each minibatch (a handful of matrix products, as in
-scikit-learn's ``MLPClassifier``): no loop over samples.
+that are fine-tuned with a softmax output layer by minibatch backpropagation
+(the maths in ``_backprop``: vectorised NumPy over each minibatch, as in
+scikit-learn's ``MLPClassifier``).
 """
 
 import warnings
