@@ -233,6 +233,8 @@ def test_thread_count_does_not_change_results(digits, monkeypatch):
     import numba
     from threadpoolctl import threadpool_limits
 
+    # private: skebm's kernel thread count follows NUMBA_NUM_THREADS, fixed
+    # at process start; patching it (and asserting the split) keeps this in-process
     import skebm._kernels._sync as sync
     from skebm._kernels._cd import epoch_blocks
 
@@ -341,6 +343,25 @@ def test_partial_fit_uses_minibatches_and_continues_chains(digits):
     again = BernoulliRBM(n_components=10, batch_size=20, random_state=0)
     again.partial_fit(X[:100]).partial_fit(X[100:])
     np.testing.assert_array_equal(again.components_, rbm.components_)
+
+
+def test_partial_fit_starts_from_the_stored_chains(digits):
+    # The persistent chains h_samples_ are part of the training state: the
+    # next partial_fit's first negative phase starts from them. Two copies
+    # of a model that differ only in h_samples_ must train differently
+    # (and identical copies identically).
+    X = digits[0][:100]
+    rbm = BernoulliRBM(n_components=10, batch_size=20, random_state=0).partial_fit(X)
+    same, flipped = pickle.loads(pickle.dumps(rbm)), pickle.loads(pickle.dumps(rbm))
+    flipped.h_samples_ = 1.0 - flipped.h_samples_
+    for model in (rbm, same, flipped):
+        model.partial_fit(X)
+    np.testing.assert_array_equal(same.components_, rbm.components_)
+    np.testing.assert_array_equal(same.h_samples_, rbm.h_samples_)
+    # flipping every chain moves the first minibatch's negative statistics,
+    # so the weights by a fraction of a learning-rate step (0.008 measured
+    # at random_state=0), far above rounding
+    assert np.abs(flipped.components_ - rbm.components_).max() > 1e-4
 
 
 # ----------------------------------------------------------- sampling

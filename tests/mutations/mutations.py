@@ -1,0 +1,437 @@
+"""Curated semantic mutations of skebm for the mutation check (issue 22).
+
+Each mutation is one plausible bug: ``old`` must occur exactly once in
+``file`` (so a mutation that a refactor has made stale fails loudly instead
+of silently testing nothing), ``new`` replaces it, ``why`` names the bug and
+``tests`` are the pytest arguments (test files, ``file::test`` ids or ``-k``
+expressions) that must catch it. ``tests/mutations/run.py`` applies each one
+to a copy of the repository and runs its tests there; see
+``doc/developers.rst``.
+
+An ``equivalent`` entry (a reason) marks a mutation known not to change
+behaviour; none is kept at present.
+
+Not named ``test_*.py``: pytest does not collect it.
+"""
+
+K = "skebm/_kernels/"
+
+# Test selections, narrow on purpose: each mutant runs only the modules that
+# exercise the code it changes, fastest and most direct first (``-x`` stops at
+# the first failure, so a killed mutant rarely runs them all).
+RBM_KERNEL = ["tests/test_kernels_rbm.py"]
+RBM_STATS = ["tests/test_estimator_statistics.py"]
+RBM_EST = ["tests/test_rbm.py"]
+GAUSS = ["tests/test_kernels_gaussian.py", "tests/test_gaussian_rbm.py"]
+BM_KERNEL = ["tests/test_kernels_boltzmann.py"]
+BM_EST = ["tests/test_boltzmann.py"]
+HOP = ["tests/test_kernels_hopfield.py", "tests/test_hopfield.py"]
+
+MUTATIONS = [
+    # ------------------------------------------------ RBM training kernel
+    dict(
+        id="cd-pcd-chains-keep-probabilities",
+        file=K + "_cd.py",
+        old="bernoulli_sample_(chain_hidden[q0:q1], rng_state[q0:q1])\n",
+        new="pass  # MUTANT: chains keep p(h | v)\n",
+        why="PCD chains keep hidden probabilities instead of samples",
+        tests=RBM_STATS + RBM_KERNEL,
+    ),
+    dict(
+        id="cd-drop-last-row-of-minibatch",
+        file=K + "_cd.py",
+        old="        n_pos = batch_bounds[i + 1] - start\n",
+        new="        n_pos = batch_bounds[i + 1] - start - 1\n",
+        why="the CD kernel drops the last row of every minibatch",
+        tests=RBM_STATS + RBM_KERNEL,
+    ),
+    dict(
+        id="cd-negative-phase-sign",
+        file=K + "_cd.py",
+        old="                    H_neg[r, c] *= -neg_scale\n",
+        new="                    H_neg[r, c] *= neg_scale\n",
+        why="negative phase added to the W and hidden-bias gradients",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-visible-gradient-sign",
+        file=K + "_cd.py",
+        old="                    vis_grad[c] -= V_neg[r, c] * neg_scale\n",
+        new="                    vis_grad[c] += V_neg[r, c] * neg_scale\n",
+        why="negative phase added to the visible-bias gradient",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-cd-chains-start-from-probabilities",
+        file=K + "_cd.py",
+        old="                bernoulli_sample_(chain[q0:q1], rng_state[q0:q1])\n",
+        new="                pass  # MUTANT: CD chains start from p(h | v)\n",
+        why="CD-k chains start from hidden probabilities, not samples",
+        tests=RBM_KERNEL + RBM_STATS,
+    ),
+    dict(
+        id="cd-k-steps-hidden-not-resampled",
+        file=K + "_cd.py",
+        old="            if step < n_gibbs_steps - 1:\n",
+        new="            if step < n_gibbs_steps - 2:\n",
+        why="off by one: CD-k/PCD-k skip the last intermediate hidden draw",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-weight-decay-sign",
+        file=K + "_cd.py",
+        old="learning_rate, 1.0 - decay, W,",
+        new="learning_rate, 1.0 + decay, W,",
+        why="weight decay grows the weights (no momentum)",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-momentum-weight-decay-sign",
+        file=K + "_cd.py",
+        old="                        W_velocity[r, c] -= decay * W[r, c]\n",
+        new="                        W_velocity[r, c] += decay * W[r, c]\n",
+        why="weight decay grows the weights (with momentum)",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-momentum-dropped-on-visible-bias",
+        file=K + "_cd.py",
+        old="momentum * vis_velocity[c] + learning_rate * vis_grad[c]\n",
+        new="learning_rate * vis_grad[c]\n",
+        why="the visible-bias velocity forgets its momentum term",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="cd-gaussian-data-not-scaled",
+        file=K + "_cd.py",
+        old="                _scale_columns(V_pos[r0:r1], inv_sigma)\n",
+        new="                pass  # MUTANT: data rows left in data units\n",
+        why="Gaussian training uses v instead of v / sigma (learned sigma)",
+        tests=GAUSS,
+    ),
+    dict(
+        id="cd-log-sigma-gradient-sign",
+        file=K + "_cd.py",
+        old="v * (v - vis_bias[c] - recon[r, c])",
+        new="v * (v + vis_bias[c] - recon[r, c])",
+        why="sign error in the log-sigma gradient's bias term",
+        tests=GAUSS,
+    ),
+    dict(
+        id="cd-gibbs-hidden-probabilities",
+        file=K + "_cd.py",
+        old="        bernoulli_mean_sample_(h, rng_state)\n",
+        new="        bernoulli_mean_(h)\n",
+        why="sample/gibbs propagate hidden probabilities, not samples",
+        tests=RBM_STATS + RBM_KERNEL,
+    ),
+    dict(
+        id="cd-monitor-pll-sign",
+        file=K + "_cd.py",
+        old="            pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))\n",
+        new="            pll -= n_visible * softplus(fe_flip[r] - fe[r])\n",
+        why="pseudo-log-likelihood monitor uses log sigmoid of the wrong sign",
+        tests=RBM_KERNEL + RBM_EST,
+    ),
+    # ------------------------------------------------------- shared layers
+    dict(
+        id="layers-free-energy-bias-sign",
+        file=K + "_layers.py",
+        old="                acc -= V[r, c] * vis_bias[c]\n",
+        new="                acc += V[r, c] * vis_bias[c]\n",
+        why="visible-bias term of the Bernoulli free energy has the wrong sign",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="layers-gaussian-noise-ignores-std",
+        file=K + "_layers.py",
+        old="            mean[r, c] += std[c] * z1\n",
+        new="            mean[r, c] += z1\n",
+        why="Gaussian draws ignore the standard deviation (even columns)",
+        tests=["tests/test_kernels_gaussian.py"],
+    ),
+    # ----------------------------------------------------------------- AIS
+    dict(
+        id="ais-rbm-hidden-untempered",
+        file=K + "_ais.py",
+        old="                H[r, j] = beta * pre[r, j]\n",
+        new="                H[r, j] = pre[r, j]\n",
+        why="the RBM AIS hidden transition is not tempered",
+        # the calibrated estimator-level check first: the kernel test's
+        # 3-standard-error check catches this one only marginally
+        tests=[
+            "tests/test_estimator_statistics.py::"
+            "test_rbm_ais_is_unbiased_and_its_standard_error_calibrated",
+        ]
+        + RBM_KERNEL,
+    ),
+    dict(
+        id="ais-rbm-visible-untempered",
+        file=K + "_ais.py",
+        old="            matmul_add(False, False, beta, H, W, 1.0, V)\n",
+        new="            matmul_add(False, False, 1.0, H, W, 1.0, V)\n",
+        why="the RBM AIS visible transition is not tempered",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="ais-rbm-weight-sign",
+        file=K + "_ais.py",
+        old="            log_w[r] += f_hi[r] - f_lo[r]\n",
+        new="            log_w[r] += f_lo[r] - f_hi[r]\n",
+        why="AIS log-weight increments with the wrong sign",
+        tests=RBM_KERNEL,
+    ),
+    dict(
+        id="ais-gaussian-precision-half-dropped",
+        file=K + "_ais.py",
+        old="                acc -= 0.5 * precision[i] * V[r, i] * V[r, i]\n",
+        new="                acc -= precision[i] * V[r, i] * V[r, i]\n",
+        why="Gaussian annealed density loses the 1/2 of its quadratic term",
+        tests=["tests/test_kernels_gaussian.py"],
+    ),
+    dict(
+        id="enumerate-skips-last-state",
+        file=K + "_ais.py",
+        old="    for t in range(1, n_states):\n",
+        new="    for t in range(1, n_states - 1):\n",
+        why="off by one: exact log Z enumeration misses the last Gray state",
+        tests=RBM_KERNEL,
+    ),
+    # ------------------------------------------------------ partition.py
+    dict(
+        id="partition-ais-stderr-3x",
+        file="skebm/partition.py",
+        old="    stderr = w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())\n",
+        new="    stderr = 3.0 * w.std(ddof=1) / (np.sqrt(len(w)) * w.mean())\n",
+        why="the AIS standard error (RBM and Boltzmann) is inflated 3x",
+        tests=["tests/test_estimator_statistics.py", "-k", "ais"],
+    ),
+    dict(
+        id="partition-ais-log-z0-drops-hidden",
+        file="skebm/partition.py",
+        old="        log_z0 = n_hidden * np.log(2.0) + np.logaddexp(0.0, eta).sum()\n",
+        new="        log_z0 = np.logaddexp(0.0, eta).sum()\n",
+        why="AIS base log Z drops the hidden layer's n_hidden log 2",
+        tests=RBM_KERNEL + ["tests/test_partition.py"],
+    ),
+    dict(
+        id="partition-gaussian-drops-log-sigma",
+        file="skebm/partition.py",
+        old="            + (log_sigma + 0.5 * np.log(2.0 * np.pi)).sum()\n",
+        new="            + (0.5 * np.log(2.0 * np.pi)) * log_sigma.size\n",
+        why="exact Gaussian log Z drops the sum of log sigma (Jacobian)",
+        tests=GAUSS,
+    ),
+    # ---------------------------------------------------- estimator layer
+    dict(
+        id="base-batch-bounds-drop-last-row",
+        file="skebm/_base.py",
+        old="    return np.array(starts + [n_samples], dtype=np.int64)\n",
+        new="    return np.array(starts + [n_samples - 1], dtype=np.int64)\n",
+        why="batch_bounds drops the last row of the data",
+        tests=RBM_STATS,
+    ),
+    dict(
+        id="rbm-sample-ignores-n-steps",
+        file="skebm/_rbm_base.py",
+        old="        return self._gibbs_chains(v0, state, n_steps)\n",
+        new="        return self._gibbs_chains(v0, state, 1)\n",
+        why="BernoulliRBM.sample ignores n_steps (one Gibbs step)",
+        tests=RBM_STATS,
+    ),
+    dict(
+        id="gaussian-gibbs-scaled-units",
+        file="skebm/_rbm_base.py",
+        old="        )\n        return self._to_data_units(out)\n",
+        new="        )\n        return out  # MUTANT: scaled units\n",
+        why="GaussianBernoulliRBM.sample/gibbs return v / sigma",
+        tests=["tests/test_estimator_statistics.py", "-k", "gaussian"],
+    ),
+    dict(
+        id="gaussian-scaled-bias-sign",
+        file="skebm/_rbm_base.py",
+        old="np.ascontiguousarray(b * np.exp(-log_sigma), dtype=b.dtype)\n",
+        new="np.ascontiguousarray(b * np.exp(log_sigma), dtype=b.dtype)\n",
+        why="visible bias scaled by sigma instead of 1 / sigma",
+        tests=GAUSS,
+    ),
+    dict(
+        id="gaussian-sparse-free-energy-drops-bias-square",
+        file="skebm/_rbm_base.py",
+        old="            out = 0.5 * squares - linear + 0.5 * np.dot(b64, b64)\n",
+        new="            out = 0.5 * squares - linear\n",
+        why="sparse Gaussian free energy drops the |a / sigma|^2 / 2 term",
+        tests=GAUSS,
+    ),
+    dict(
+        id="rbm-sparse-transform-drops-hidden-bias",
+        file="skebm/_rbm_base.py",
+        old="            out += c\n            bernoulli_mean_(out)\n",
+        new="            bernoulli_mean_(out)\n",
+        why="sparse transform drops the hidden bias",
+        tests=RBM_EST,
+    ),
+    dict(
+        id="rbm-partial-fit-resets-chains",
+        file="skebm/_rbm_base.py",
+        old='                "h_samples": self._resized_chains(dtype),\n',
+        new='                "h_samples": 0 * self._resized_chains(dtype),\n',
+        why="partial_fit restarts the persistent chains at zero",
+        tests=RBM_EST,
+    ),
+    dict(
+        id="gaussian-initial-sigma-is-variance",
+        file="skebm/_rbm.py",
+        old="            log_sigma = 0.5 * np.log(np.maximum(var, 1e-12))\n",
+        new="            log_sigma = np.log(np.maximum(var, 1e-12))\n",
+        why="learned sigma starts at the variance, not the standard deviation",
+        tests=["tests/test_gaussian_rbm.py"],
+    ),
+    # ---------------------------------------------------- Boltzmann machine
+    dict(
+        id="bm-sml-drop-last-row-of-minibatch",
+        file=K + "_boltzmann.py",
+        old="        n_pos = batch_bounds[k + 1] - start\n",
+        new="        n_pos = batch_bounds[k + 1] - start - 1\n",
+        why="the Boltzmann SML kernel drops the last row of every minibatch",
+        tests=["tests/test_estimator_statistics.py", "-k", "boltzmann"] + BM_KERNEL,
+    ),
+    dict(
+        id="bm-gibbs-threshold-flipped",
+        file=K + "_boltzmann.py",
+        old="                new = 1.0 if np.float64(F[r, i]) > T_i[r] else 0.0\n",
+        new="                new = 1.0 if np.float64(F[r, i]) < T_i[r] else 0.0\n",
+        why="sequential Gibbs sets a unit with probability sigmoid(-f)",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-ais-untempered-sweep",
+        file=K + "_boltzmann.py",
+        old="                new = 1.0 if beta * F[r, i] + base_i > T_i[r] else 0.0\n",
+        new="                new = 1.0 if F[r, i] + base_i > T_i[r] else 0.0\n",
+        why="the Boltzmann AIS sweep is not tempered",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-ais-base-term-sign",
+        file=K + "_boltzmann.py",
+        old="            log_w[r] += step * (_neg_energy(X[r], F[r], b) - base_term)\n",
+        new="            log_w[r] += step * (_neg_energy(X[r], F[r], b) + base_term)\n",
+        why="Boltzmann AIS weight adds the base model's term",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-sml-weight-gradient-doubled",
+        file=K + "_boltzmann.py",
+        old="            _symmetrise_rows(G, 0.5, i0, i1)\n",
+        new="            _symmetrise_rows(G, 1.0, i0, i1)\n",
+        why="SML weight gradient symmetrised without the 1/2 (doubled)",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-pl-gradient-halved",
+        file=K + "_boltzmann.py",
+        old="    gemm(True, False, 1.0, R, P, 0.0, G)\n    _symmetrise(G, 1.0)\n",
+        new="    gemm(True, False, 1.0, R, P, 0.0, G)\n    _symmetrise(G, 0.5)\n",
+        why="pseudo-likelihood gradient of a tied weight halved",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-exact-gradient-bias-sign",
+        file=K + "_boltzmann.py",
+        old="        g_bias[i] = acc / n_rows - mean[i]\n",
+        new="        g_bias[i] = acc / n_rows + mean[i]\n",
+        why="exact-likelihood bias gradient adds the model mean",
+        tests=BM_KERNEL,
+    ),
+    dict(
+        id="bm-weight-decay-sign",
+        file=K + "_boltzmann.py",
+        old="            step = lr * (G[i, j] - decay * W[i, j])\n",
+        new="            step = lr * (G[i, j] + decay * W[i, j])\n",
+        why="Boltzmann weight decay grows the weights",
+        tests=BM_KERNEL,
+    ),
+    # -------------------------------------------------------------- Hopfield
+    dict(
+        id="hopfield-hebbian-overwrites",
+        file=K + "_hopfield.py",
+        old="    gemm(True, False, 1.0 / N, S, S, 1.0, W)\n",
+        new="    gemm(True, False, 1.0 / N, S, S, 0.0, W)\n",
+        why="Hebb's rule overwrites W, so partial_fit forgets earlier patterns",
+        tests=HOP,
+    ),
+    dict(
+        id="hopfield-storkey-single-w",
+        file=K + "_hopfield.py",
+        old="(xi * x[j] + 2.0 * W[i, j])",
+        new="(xi * x[j] + W[i, j])",
+        why="Storkey's rule with W_ij once instead of twice",
+        tests=HOP,
+    ),
+    dict(
+        id="hopfield-tie-goes-up",
+        file=K + "_hopfield.py",
+        old="        return -1.0\n    return s\n",
+        new="        return -1.0\n    return 1.0\n",
+        why="a zero field sets the unit to +1 instead of keeping it",
+        tests=HOP,
+    ),
+    dict(
+        id="hopfield-glauber-temperature",
+        file=K + "_hopfield.py",
+        old="    beta2 = 2.0 / (unit * temperature) if stochastic else 0.0\n",
+        new="    beta2 = 1.0 / (unit * temperature) if stochastic else 0.0\n",
+        why="Glauber updates at twice the temperature (1/T, not 2/T)",
+        tests=HOP,
+    ),
+    dict(
+        id="hopfield-energy-sign",
+        file="skebm/_hopfield.py",
+        old='        return -0.5 * np.einsum("ij,ij->i", S @ self.coef_, S)\n',
+        new='        return 0.5 * np.einsum("ij,ij->i", S @ self.coef_, S)\n',
+        why="Hopfield energy with the wrong sign",
+        tests=["tests/test_hopfield.py"],
+    ),
+    dict(
+        id="modern-hopfield-energy-half-dropped",
+        file="skebm/_modern_hopfield.py",
+        old="        return -lse_term + 0.5 * (Q * Q).sum(axis=1) + 0.5 * M2\n",
+        new="        return -lse_term + (Q * Q).sum(axis=1) + 0.5 * M2\n",
+        why="modern Hopfield energy loses the 1/2 of its xi^2 term",
+        tests=["tests/test_hopfield.py"],
+    ),
+    # ------------------------------------------------ DBN, detector, checks
+    dict(
+        id="dbn-binarised-layer-input",
+        file="skebm/_dbn.py",
+        old="                H = rbm.transform(H)  # hidden probabilities feed",
+        new="                H = (rbm.transform(H) > 0.5).astype(H.dtype)  # feed",
+        why="DBN layers trained on thresholded, not probability, inputs",
+        tests=["tests/test_dbn.py"],
+    ),
+    dict(
+        id="dbn-classifier-sigmoid-derivative",
+        file="skebm/_backprop.py",
+        old="            delta = (delta @ coefs[layer].T) * below * (1.0 - below)\n",
+        new="            delta = (delta @ coefs[layer].T) * below\n",
+        why="backprop drops the (1 - a) factor of the sigmoid derivative",
+        tests=["tests/test_dbn.py"],
+    ),
+    dict(
+        id="detector-contamination-quantile-flipped",
+        file="skebm/_anomaly.py",
+        old="np.percentile(scores, 100.0 * self.contamination)",
+        new="np.percentile(scores, 100.0 * (1.0 - self.contamination))",
+        why="outlier threshold at the 1 - contamination quantile",
+        tests=["tests/test_anomaly.py"],
+    ),
+    dict(
+        id="validation-unit-interval-tolerance",
+        file="skebm/_validation.py",
+        old="    tol = _UNIT_INTERVAL_ULPS * np.finfo(values.dtype).eps\n",
+        new="    tol = _UNIT_INTERVAL_ULPS\n",
+        why="check_unit_interval clips values up to 9 instead of rejecting",
+        tests=RBM_EST,
+    ),
+]
