@@ -126,6 +126,11 @@ def _instances():
     return first + [getattr(skebm, n)(**p) for n, p in _SECOND_PARAMS.items()]
 
 
+# The domain-free variants override private hooks: no public parameter
+# switches a domain check off, and feeding the checks rescaled data (a
+# Pipeline) would check the Pipeline instead of the estimator's own
+# validation, feature names and dtypes. ``_check_values`` is the domain check
+# alone (run after ``validate_data``), so overriding it re-implements nothing.
 class BernoulliRBMAnyRange(skebm.BernoulliRBM):
     """Test-only variant with the [0, 1] domain check switched off (module
     level, so pickling checks can find it)."""
@@ -155,6 +160,11 @@ class HopfieldNetworkAnySign(skebm.HopfieldNetwork):
     """Test-only variant that accepts any real X: x > 0 becomes +1, the rest
     -1 (bipolar encoding), instead of rejecting non-binary values."""
 
+    # ``_bipolar`` is the smallest hook: it validates X and detects the
+    # encoding in one step. Mapping X before super()._bipolar would validate
+    # twice (a second reset drops feature_names_in_, reset=False warns about
+    # missing names), and wrapping every public method would redo validation
+    # for each; so this one line of validation is repeated here.
     def _bipolar(self, X, *, reset):
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
         return X, np.where(X > 0, 1.0, -1.0), "bipolar"

@@ -1,5 +1,6 @@
 """skebm.DeepBeliefNetwork and skebm.DBNClassifier."""
 
+import inspect
 import pickle
 
 import joblib
@@ -14,7 +15,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skebm import BernoulliRBM, DBNClassifier, DeepBeliefNetwork, GaussianBernoulliRBM
-from skebm._backprop import _forward, _loss_and_gradients
+
+# private: fit only shows the fine-tuning gradient through convergence, too
+# weak to check a derivative; the finite-difference check needs the loss itself
+from skebm._backprop import _loss_and_gradients
 
 # Short fine-tuning runs here: DBNClassifier warns, as MLPClassifier does,
 # that it stopped at max_iter (tests/test_hardening.py checks the warning).
@@ -27,11 +31,6 @@ def digits():
     return train_test_split(X / 16.0, y, test_size=0.25, stratify=y, random_state=0)
 
 
-def _layer_seeds(random_state, n_layers):
-    """The per-layer seeds, as documented for ``random_state``."""
-    return np.random.RandomState(random_state).randint(2**31 - 1, size=n_layers)
-
-
 # ------------------------------------------------------------ greedy training
 @pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
 def test_greedy_training_equals_rbms_trained_by_hand(digits, visible):
@@ -42,14 +41,16 @@ def test_greedy_training_equals_rbms_trained_by_hand(digits, visible):
     dbn = DeepBeliefNetwork((12, 8, 5), visible=visible, random_state=7, **params).fit(
         X
     )
-    seeds = _layer_seeds(7, 3)
     first = GaussianBernoulliRBM if visible == "gaussian" else BernoulliRBM
     H = X
     for layer, (n, cls) in enumerate(
         zip((12, 8, 5), (first, BernoulliRBM, BernoulliRBM))
     ):
-        rbm = cls(n, random_state=seeds[layer], log_partition=None, **params).fit(H)
+        # layer l = an RBM fitted by hand on layer l-1's transform, with the
+        # seed the DBN gave it (the seeds: test_layer_seeds below)
         fitted = dbn.rbms_[layer]
+        seed = fitted.random_state
+        rbm = cls(n, random_state=seed, log_partition=None, **params).fit(H)
         assert type(fitted) is cls
         assert fitted.get_params() == rbm.get_params()
         np.testing.assert_array_equal(fitted.components_, rbm.components_)
@@ -58,6 +59,26 @@ def test_greedy_training_equals_rbms_trained_by_hand(digits, visible):
         H = rbm.transform(H)
     np.testing.assert_array_equal(dbn.transform(X), H)
     assert fitted.log_partition_ is None
+
+
+def test_layer_seeds(digits):
+    X = digits[0][:60]
+
+    def seeds(random_state, sizes=(4, 3, 2)):
+        dbn = DeepBeliefNetwork(sizes, n_iter=1, random_state=random_state).fit(X)
+        return [rbm.random_state for rbm in dbn.rbms_]
+
+    a = seeds(7)
+    # one int seed per layer, no two alike, set by random_state alone
+    assert all(isinstance(s, int) for s in a) and len(set(a)) == 3
+    assert seeds(7) == a and seeds(8) != a
+    assert seeds(np.random.RandomState(7)) == a
+    # the formulas the docstrings of random_state promise (public: a user may
+    # compute the seeds without fitting)
+    assert a == list(np.random.RandomState(7).randint(2**31 - 1, size=3))
+    clf = DBNClassifier((4, 3), pretrain_n_iter=1, max_iter=1, random_state=7)
+    clf.fit(X, digits[2][:60])
+    assert clf.dbn_.random_state == np.random.RandomState(7).randint(2**31 - 1)
 
 
 def test_learning_rate_auto_keeps_each_rbm_default(digits):
@@ -69,7 +90,7 @@ def test_learning_rate_auto_keeps_each_rbm_default(digits):
     assert [r.learning_rate for r in fixed.rbms_] == [0.03, 0.03]
 
 
-def test_transform_sample_and_feature_names(digits):
+def test_transform_sample_and_feature_names(digits, monkeypatch):
     X = digits[0]
     dbn = DeepBeliefNetwork((16, 8), n_iter=2, random_state=0).fit(X)
     H = dbn.transform(X[:5])
@@ -81,20 +102,27 @@ def test_transform_sample_and_feature_names(digits):
     np.testing.assert_array_equal(S, dbn.sample(6, n_steps=20, random_state=3))
     assert not np.array_equal(S, dbn.sample(6, n_steps=20, random_state=4))
     assert S.shape == (6, 64) and np.all((S >= 0) & (S <= 1))
-    # = Gibbs in the top RBM, then the mean down-pass through rbms_[0]
-    top = dbn.rbms_[1].sample(6, n_steps=20, random_state=_first_seed(3))
+    # = Gibbs in the top RBM (rbms_[-1].sample, as documented; watched, so
+    # that its seed need not be re-derived), then the mean down-pass
+    calls = []
+    top_sample = dbn.rbms_[1].sample
+
+    def watched(*args, **kwargs):
+        out = top_sample(*args, **kwargs)
+        calls.append((inspect.signature(top_sample).bind(*args, **kwargs), out))
+        return out
+
+    monkeypatch.setattr(dbn.rbms_[1], "sample", watched)
+    np.testing.assert_array_equal(dbn.sample(6, n_steps=20, random_state=3), S)
+    [(call, top)] = calls
+    assert call.arguments["n_samples"] == 6 and call.arguments["n_steps"] == 20
+    assert set(np.unique(top)) <= {0.0, 1.0}
     bottom = dbn.rbms_[0]
     expected = 1 / (1 + np.exp(-(top @ bottom.components_ + bottom.intercept_visible_)))
     np.testing.assert_allclose(S, expected, rtol=1e-12)
     # one layer: the RBM's own binary samples
     single = DeepBeliefNetwork(16, n_iter=1, random_state=0).fit(X)
     assert set(np.unique(single.sample(4, n_steps=5))) <= {0.0, 1.0}
-
-
-def _first_seed(random_state):
-    from skebm._base import draw_seed
-
-    return draw_seed(np.random.RandomState(random_state)) % (2**32)
 
 
 def test_float32_sparse_and_determinism(digits):
@@ -214,12 +242,12 @@ def test_fine_tuning_starts_from_the_pretrained_stack(digits):
     for W, b, rbm in zip(clf.coefs_, clf.intercepts_, clf.dbn_.rbms_):
         np.testing.assert_allclose(W, rbm.components_.T, atol=1e-9)
         np.testing.assert_allclose(b, rbm.intercept_hidden_, atol=1e-9)
-    hidden = _forward(X, clf.coefs_, clf.intercepts_)[-2]
-    np.testing.assert_allclose(hidden, clf.dbn_.transform(X), atol=1e-8)
-    assert (
-        clf.dbn_.rbms_[0].random_state
-        == _layer_seeds(np.random.RandomState(0).randint(2**31 - 1), 2)[0]
-    )
+    # the classifier's hidden layers compute the stack's transform: its
+    # output is the softmax layer on top of dbn_.transform
+    logits = clf.dbn_.transform(X) @ clf.coefs_[-1] + clf.intercepts_[-1]
+    proba = np.exp(logits - logits.max(1, keepdims=True))
+    proba /= proba.sum(1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), proba, atol=1e-8)
 
 
 def test_classifier_accuracy_and_pretraining_switch(digits):
@@ -267,7 +295,7 @@ def test_unlabeled_rows_feed_pretraining_only(digits):
     X, _, y, _ = digits
     params = dict(pretrain_n_iter=1, max_iter=3, random_state=0)
     clf = DBNClassifier((8,), **params).fit(X[:100], y[:100], X_unlabeled=X[100:])
-    seed = np.random.RandomState(0).randint(2**31 - 1)
+    seed = clf.dbn_.random_state
     dbn = DeepBeliefNetwork((8,), n_iter=1, random_state=seed).fit(X)
     np.testing.assert_array_equal(
         clf.dbn_.rbms_[0].components_, dbn.rbms_[0].components_
@@ -279,7 +307,11 @@ def test_unlabeled_rows_feed_pretraining_only(digits):
 # ---------------------------------------------- scikit-learn's checks, Bernoulli
 # tests/test_common.py checks both estimators with visible="gaussian" (its
 # data are real-valued). Here the Bernoulli default, with the first layer's
-# [0, 1] domain check switched off, so that every other check runs.
+# [0, 1] domain check switched off, so that every other check runs. They
+# override private hooks (the domain check ``_check_values``, and the
+# factories ``_make_rbm``/``_dbn`` that build the layers): no public
+# parameter switches the check off, and rescaling the data first (a Pipeline)
+# would check the Pipeline, not these estimators' own validation.
 class _AnyRangeRBM(BernoulliRBM):
     def _check_values(self, X, reset=True):
         return X

@@ -152,6 +152,8 @@ def test_estimator_fitted_in_worker_scores_identically(client, digits, seed):
 
 # ------------------------------------------------------------- numba, threads
 def _fit_and_report_cache(X):
+    # private: a disk-cache hit has no public effect but time; numba's stats
+    # on the kernel show it
     from skebm._kernels._cd import rbm_epoch_kernel
 
     BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
@@ -179,6 +181,7 @@ def _thread_report(X):
     import numba
     from threadpoolctl import threadpool_info, threadpool_limits
 
+    # private: the kernels' thread budget has no public accessor
     from skebm._kernels._sync import available_threads
 
     def blas_threads():

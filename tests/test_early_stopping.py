@@ -6,6 +6,8 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
+# private: the cost threshold that picks exact or AIS tracking is not a
+# parameter; lowering it is the only way to track one enumerable model both ways
 import skebm._held_out as held_out
 from skebm import BernoulliRBM, GaussianBernoulliRBM
 

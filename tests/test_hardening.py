@@ -199,6 +199,7 @@ def test_failed_fit_leaves_a_fitted_estimator_exactly_as_it_was(index):
         for kind, X_bad in bad.items():
             if method == "fit" and kind == "wrong n_features":
                 continue  # a refit may change the number of features
+            # all state, private caches too: a failed call may change none
             before = joblib.hash(estimator.__dict__)
             with pytest.raises((ValueError, TypeError)):
                 getattr(estimator, method)(X_bad, *args)

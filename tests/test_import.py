@@ -6,7 +6,8 @@ import sys
 
 import skebm
 
-#: Every kernel module (discovered, so a new one is checked too).
+#: Every kernel module (discovered, so a new one is checked too). Private by
+#: nature: what is checked is how the kernels compile, not estimator behaviour.
 _KERNEL_MODULES = sorted(
     p.stem
     for p in (pathlib.Path(skebm.__file__).parent / "_kernels").glob("_*.py")
