@@ -123,7 +123,7 @@ class ModernHopfieldNetwork(
             The fitted network.
         """
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
-        self._check_patterns(X)
+        self._check_range(X)
         self.patterns_ = np.array(X)
         return self
 
@@ -148,41 +148,36 @@ class ModernHopfieldNetwork(
         if not hasattr(self, "patterns_"):
             return self.fit(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        self._check_patterns(X)
+        self._check_range(X)
         self.patterns_ = np.concatenate(
             [self.patterns_, X.astype(self.patterns_.dtype, copy=False)]
         )
         return self
 
-    def _check_patterns(self, X):
-        """``ValueError`` for patterns so large that ``β M²`` overflows."""
+    def _check_range(self, X, largest_pattern_norm=None):
+        """``ValueError`` for rows of X whose products in retrieval and in
+        the energy (``|x|²`` and ``β |x| M``, with ``M = |x|`` for patterns
+        being stored) would overflow float64."""
         norms = _row_norms(X)
+        stored = largest_pattern_norm is None
+        other = norms if stored else largest_pattern_norm
         with np.errstate(over="ignore"):
-            products = np.maximum(norms**2, float(self.beta) * norms**2)
+            products = np.maximum(norms**2, float(self.beta) * norms * other)
         if norms.size and not products.max() < _MAX_PRODUCT:
             row = int(np.nan_to_num(products, nan=np.inf).argmax())
             raise ValueError(
-                f"Pattern {row} of X is too large for {type(self).__name__}: "
-                f"its squared norm (times beta={self.beta!r}) exceeds "
-                f"{_MAX_PRODUCT:.3g}, beyond float64 arithmetic. Rescale X."
+                f"{'Pattern' if stored else 'Row'} {row} of X is too large for "
+                f"{type(self).__name__}: its squared norm, or its norm times "
+                f"beta={self.beta!r} and the largest pattern norm, exceeds "
+                f"{_MAX_PRODUCT:.3g}, beyond float64 arithmetic. Rescale X"
+                f"{'' if stored else ' as the patterns were'}."
             )
 
     def _queries(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         Q = np.array(X, dtype=np.float64, order="C")  # a copy, always
-        norms = _row_norms(Q)
-        M = _row_norms(np.asarray(self.patterns_, np.float64)).max()
-        with np.errstate(over="ignore"):
-            products = np.maximum(norms**2, float(self.beta) * norms * M)
-        if norms.size and not products.max() < _MAX_PRODUCT:
-            row = int(np.nan_to_num(products, nan=np.inf).argmax())
-            raise ValueError(
-                f"Row {row} of X is too large for {type(self).__name__}: its "
-                f"squared norm, or its norm times beta and the largest "
-                f"pattern norm, exceeds {_MAX_PRODUCT:.3g}, beyond float64 "
-                f"arithmetic. Rescale X as the patterns were."
-            )
+        self._check_range(Q, _row_norms(np.asarray(self.patterns_, np.float64)).max())
         return X, Q
 
     @blas_pinned
