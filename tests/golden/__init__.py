@@ -1,0 +1,3 @@
+"""Golden-output regression guard: recorded outputs of fixed-seed scenarios
+(``scenarios.py``), written by ``record.py`` and checked by
+``tests/test_golden.py``."""
