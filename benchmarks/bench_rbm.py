@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 import skebm._kernels._sync as kernel_threads
 from skebm import BernoulliRBM
-from skebm._kernels._blas import gemm
+from skebm._kernels._blas import NO_TRANS, TRANS, gemm
 
 
 def mnist_like(n=10000, seed=0):
@@ -75,9 +75,9 @@ def _blas_epoch(W, V, H, n_batches, batch, learning_rate):
     skebm's shapes: ``V_neg = chain @ W``, ``[H_pos; H_neg] = [V_pos; V_neg]
     @ Wᵀ`` and ``W += lr [H_pos; -H_neg]ᵀ [V_pos; V_neg]``."""
     for _ in range(n_batches):
-        gemm(False, False, 1.0, H[batch:], W, 0.0, V[batch:])
-        gemm(False, True, 1.0, V, W, 0.0, H)
-        gemm(True, False, learning_rate, H, V, 1.0, W)
+        gemm(NO_TRANS, NO_TRANS, 1.0, H[batch:], W, 0.0, V[batch:])
+        gemm(NO_TRANS, TRANS, 1.0, V, W, 0.0, H)
+        gemm(TRANS, NO_TRANS, learning_rate, H, V, 1.0, W)
 
 
 def blas_seconds_per_epoch(n_samples, n_visible, n_hidden, batch, dtype):

@@ -1,6 +1,7 @@
 """General Boltzmann machines: fully connected binary units, optional hidden
 units, sequential Gibbs sampling (``n_hidden=0`` is the Ising model)."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,20 +10,16 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
-    EpochRecorder,
     _DensityScoreMixin,
     _NoBoolParamsMixin,
-    atomic_fit,
     batch_bounds,
     blas_pinned,
-    check_parameters_finite,
     draw_seed,
     resize_chains,
 )
@@ -33,6 +30,7 @@ from ._log_z import (
     boltzmann_log_partition_plan,
 )
 from ._monitor import BoltzmannMonitor
+from ._skeleton import _EnergyModelMixin
 from ._validation import check_positive_int, check_unit_interval
 from .partition import base_rate_bias
 
@@ -41,12 +39,11 @@ _MAX_EXACT_TRAIN_FEATURES = 16
 #: ``transform`` is exact (enumeration) up to this many hidden units.
 _EXACT_TRANSFORM_HIDDEN = 12
 #: Mean-field stopping rule used by ``transform`` and the monitor.
-_MEAN_FIELD_MAX_ITER = 200
-_MEAN_FIELD_TOL = 1e-8
 _HISTORY_KEYS = ("pseudo_log_likelihood",)
 
 
 class BoltzmannMachine(
+    _EnergyModelMixin,
     _NoBoolParamsMixin,
     _DensityScoreMixin,
     ClassNamePrefixFeaturesOutMixin,
@@ -275,81 +272,29 @@ class BoltzmannMachine(
             )
 
     # --------------------------------------------------------------- training
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the model to the data X.
+    # fit and partial_fit: _EnergyModelMixin, with the hooks below.
+    _fitted_marker = "coef_"
+    _history_keys = _HISTORY_KEYS
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1].
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : BoltzmannMachine
-            The fitted model.
-        """
-        X = self._validate_X(X, reset=True)
+    def _check_training_data(self, X):
         self._check_method(X.shape[1])
-        rng = check_random_state(self.random_state)
-        params = self._initial_parameters(X, rng)
-        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-        history = self._train(X, params, self.n_iter, previous_history=None)
-        self._finish_fit(X, params, history)
-        return self
 
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Train one epoch over X, continuing from the current state.
-
-        X is split into minibatches of ``batch_size`` rows; the persistent
-        chains ``chains_`` and the momentum carry over between calls.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1].
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : BoltzmannMachine
-            The fitted model.
-        """
-        if not hasattr(self, "coef_"):
-            X = self._validate_X(X, reset=True)
-            self._check_method(X.shape[1])
-            rng = check_random_state(self.random_state)
-            params = self._initial_parameters(X, rng)
-            self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-            previous = None
-        else:
-            X = self._validate_X(X, reset=False)
-            self._check_method(X.shape[1])
-            if self.coef_.shape[0] != X.shape[1] + self.n_hidden:
-                raise ValueError(
-                    f"n_hidden changed since the model was fitted (it has "
-                    f"{self.coef_.shape[0] - X.shape[1]} hidden units, "
-                    f"n_hidden={self.n_hidden}); call fit instead."
-                )
-            params = {
-                "W": self.coef_.copy(),
-                "b": self.intercept_.copy(),
-                "W_velocity": self._W_velocity.copy(),
-                "b_velocity": self._b_velocity.copy(),
-                "chains": self._resized_chains(),
-            }
-            previous = self.history_
-        history = self._train(X, params, 1, previous_history=previous)
-        self._finish_fit(X, params, history)
-        return self
+    def _continued_parameters(self, X):
+        """``(X, params)``: copies of the fitted state to train on."""
+        if self.coef_.shape[0] != X.shape[1] + self.n_hidden:
+            raise ValueError(
+                f"n_hidden changed since the model was fitted (it has "
+                f"{self.coef_.shape[0] - X.shape[1]} hidden units, "
+                f"n_hidden={self.n_hidden}); call fit instead."
+            )
+        params = {
+            "W": self.coef_.copy(),
+            "b": self.intercept_.copy(),
+            "W_velocity": self._W_velocity.copy(),
+            "b_velocity": self._b_velocity.copy(),
+            "chains": self._resized_chains(),
+        }
+        return X, params
 
     def _n_chains(self):
         return self.batch_size if self.n_chains is None else self.n_chains
@@ -374,22 +319,18 @@ class BoltzmannMachine(
             "chains": chains,
         }
 
-    def _train(self, X, params, n_epochs, previous_history):
-        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place)."""
+    def _epoch_plan(self, X, params, seed):
+        """``(run_epoch, monitor)`` for the SML or gradient epoch kernel."""
         from ._kernels import _boltzmann as kernels
+        from ._kernels import _boltzmann_train as training
         from ._kernels._rng import seed_state
         from ._kernels._sync import available_threads
 
         bounds = batch_bounds(X.shape[0], self.batch_size)
-        seed = draw_seed(self.random_state_)
         n_rng_rows = max(params["chains"].shape[0], int(np.diff(bounds).max()))
         rng_state = seed_state(seed, n_rng_rows)
-        monitor = BoltzmannMonitor(X, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL)
-        first_epoch = (
-            1 if previous_history is None else len(previous_history["epoch"]) + 1
-        )
-        recorder = EpochRecorder(
-            type(self).__name__, self.verbose, previous_history, first_epoch
+        pseudo_likelihood = BoltzmannMonitor(
+            X, kernels.MEAN_FIELD_MAX_ITER, kernels.MEAN_FIELD_TOL
         )
         W, b = params["W"], params["b"]
         common = (params["W_velocity"], params["b_velocity"])
@@ -400,13 +341,14 @@ class BoltzmannMachine(
         )
         # Blocks from the parameters and shapes only (never from X's length
         # or the thread count), so fit and partial_fit split alike.
-        n_blocks = kernels.sml_blocks(
+        n_blocks = training.sml_blocks(
             self.batch_size, params["chains"].shape[0], b.size, self.n_sweeps
         )
         n_threads = available_threads()
-        for _ in range(n_epochs):
+
+        def run_epoch():
             if self.method == "sml":
-                kernels.bm_sml_epoch(
+                training.bm_sml_epoch(
                     X,
                     bounds,
                     W,
@@ -422,14 +364,17 @@ class BoltzmannMachine(
                     n_threads=n_threads,
                 )
             else:
-                kernels.bm_gradient_epoch(
+                training.bm_gradient_epoch(
                     X, bounds, W, b, *common, *hyper, self.method == "exact"
                 )
-            check_parameters_finite(
-                type(self).__name__, recorder.epoch, coef_=W, intercept_=b
-            )
-            recorder.record(pseudo_log_likelihood=monitor(W, b))
-        return recorder.history(_HISTORY_KEYS)
+
+        def monitor(params):
+            return {"pseudo_log_likelihood": pseudo_likelihood(W, b)}
+
+        return run_epoch, monitor
+
+    def _checked_parameters(self, params):
+        return {"coef_": params["W"], "intercept_": params["b"]}
 
     def _finish_fit(self, X, params, history):
         """Plan log Z, then set every fitted attribute at once."""
@@ -479,7 +424,12 @@ class BoltzmannMachine(
         h : ndarray of shape (n_samples, n_hidden)
             Hidden marginals given each row (finite: X lies in [0, 1]).
         """
-        from ._kernels._boltzmann import bm_mean_field, bm_visible_scores
+        from ._kernels._boltzmann import (
+            MEAN_FIELD_MAX_ITER,
+            MEAN_FIELD_TOL,
+            bm_mean_field,
+            bm_visible_scores,
+        )
 
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -488,7 +438,7 @@ class BoltzmannMachine(
         if self.n_hidden <= _EXACT_TRANSFORM_HIDDEN:
             return bm_visible_scores(X, self.coef_, self.intercept_, True)[1]
         return bm_mean_field(
-            X, self.coef_, self.intercept_, _MEAN_FIELD_MAX_ITER, _MEAN_FIELD_TOL
+            X, self.coef_, self.intercept_, MEAN_FIELD_MAX_ITER, MEAN_FIELD_TOL
         )
 
     @blas_pinned
@@ -518,10 +468,12 @@ class BoltzmannMachine(
         return -bm_visible_scores(X, self.coef_, self.intercept_, False)[0]
 
     @blas_pinned
-    def sample(self, n_samples=1, *, n_sweeps=500, random_state=None):
+    def sample(
+        self, n_samples=1, *, n_steps=500, random_state=None, n_sweeps="deprecated"
+    ):
         """Draw visible samples by sequential Gibbs sampling.
 
-        Each chain starts from uniformly random units and runs ``n_sweeps``
+        Each chain starts from uniformly random units and runs ``n_steps``
         sweeps over all units (visible and hidden); the visible part of the
         last state is returned.
 
@@ -529,10 +481,17 @@ class BoltzmannMachine(
         ----------
         n_samples : int, default=1
             Number of samples (independent chains).
-        n_sweeps : int, default=500
-            Gibbs sweeps per chain.
+        n_steps : int, default=500
+            Gibbs steps (sweeps over all units) per chain: the keyword every
+            skebm ``sample`` method uses.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains. ``None`` uses the estimator's ``random_state``.
+        n_sweeps : int
+            Deprecated alias of ``n_steps``.
+
+            .. deprecated:: 0.1
+                ``n_sweeps`` was renamed ``n_steps``, the keyword of the
+                RBMs' and the DBN's ``sample``; it will be removed in 0.3.
 
         Returns
         -------
@@ -545,7 +504,15 @@ class BoltzmannMachine(
 
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, "n_samples")
-        n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+        if not (isinstance(n_sweeps, str) and n_sweeps == "deprecated"):
+            warnings.warn(
+                "The n_sweeps keyword of BoltzmannMachine.sample was renamed "
+                "n_steps in 0.1 and will be removed in 0.3; use n_steps.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            n_steps = n_sweeps
+        n_steps = check_positive_int(n_steps, "n_steps")
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
@@ -557,7 +524,7 @@ class BoltzmannMachine(
             self.coef_,
             self.intercept_,
             0,
-            int(n_sweeps),
+            int(n_steps),
             state,
             available_threads(),
         )

@@ -45,7 +45,7 @@ class HeldOutTracker:
         """Mean ``log p(v)`` of the validation rows under ``params`` (the
         kernels' parameters: Gaussian visible biases and data scaled by
         sigma)."""
-        from ._kernels._cd import free_energies
+        from ._kernels._rbm_inference import free_energies
 
         W, b, c = params["W"], params["b"], params["c"]
         log_sigma = np.asarray(params["log_sigma"], np.float64)

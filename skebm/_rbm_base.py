@@ -16,7 +16,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -24,20 +23,17 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
-    EpochRecorder,
     _DensityScoreMixin,
     _NoBoolParamsMixin,
-    atomic_fit,
     batch_bounds,
     blas_pinned,
-    check_parameters_finite,
     draw_seed,
     resize_chains,
 )
 from ._log_z import LogPartitionCache, rbm_log_partition, rbm_log_partition_plan
 from ._monitor import RBMMonitor
+from ._skeleton import _EnergyModelMixin
 from ._validation import (
-    as_kernel_input,
     check_dtype_range,
     check_no_overflow,
     check_positive_int,
@@ -49,6 +45,7 @@ _MAX_LOG_SIGMA_STEP = 0.1
 
 
 class _BaseRBM(
+    _EnergyModelMixin,
     _NoBoolParamsMixin,
     _DensityScoreMixin,
     ClassNamePrefixFeaturesOutMixin,
@@ -132,113 +129,37 @@ class _BaseRBM(
         return np.ascontiguousarray(b * np.exp(-log_sigma), dtype=b.dtype)
 
     # --------------------------------------------------------------- training
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the model to the data X.
+    # fit and partial_fit: _EnergyModelMixin, with the hooks below.
+    _fitted_marker = "components_"
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 data trains in float32.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted model.
-        """
-        X = self._validate_X(X, reset=True)
-        rng = check_random_state(self.random_state)
-        params = self._initial_parameters(X, rng)
-        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-        tracker = None
-        if self.early_stopping:
-            X, tracker = self._validation_split(X, rng)
-        history = self._train(X, params, self.n_iter, None, tracker)
-        self._finish_fit(X, params, history)
-        self.best_epoch_ = None if tracker is None else tracker.best_epoch
-        return self
-
-    def _validation_split(self, X, rng):
-        """``(X_train, tracker)``: ``validation_fraction`` of the rows held
-        out (drawn from ``rng``) to score each epoch."""
-        from sklearn.model_selection import train_test_split
-
-        from ._held_out import HeldOutTracker
-
-        split_seed, ais_seed = (draw_seed(rng) for _ in range(2))
-        X_train, X_val = train_test_split(
-            X, test_size=self.validation_fraction, random_state=split_seed % 2**32
-        )
-        tracker = HeldOutTracker(
-            X_val, X_train, self._gaussian, ais_seed, self.tol, self.n_iter_no_change
-        )
-        return X_train, tracker
-
-    @atomic_fit
-    @blas_pinned
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Train one epoch over X, continuing from the current state.
-
-        X is split into minibatches of ``batch_size`` rows (unlike
-        scikit-learn's ``BernoulliRBM.partial_fit``, which takes X as one
-        minibatch), and the persistent chains ``h_samples_`` carry over
-        between calls.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted model.
-        """
-        first_call = not hasattr(self, "components_")
-        if first_call:
-            X = self._validate_X(X, reset=True)
-            rng = check_random_state(self.random_state)
-            params = self._initial_parameters(X, rng)
-            self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
-            previous = None
-        else:
-            X = self._validate_X(X, reset=False)
-            if self.components_.shape[0] != self.n_components:
-                raise ValueError(
-                    f"n_components changed since the model was fitted (it has "
-                    f"{self.components_.shape[0]} hidden units, n_components="
-                    f"{self.n_components}); call fit instead."
-                )
-            dtype = self.components_.dtype
-            X = X.astype(dtype, copy=False)
-            log_sigma = self._log_sigma()
-            params = {
-                "W": self.components_.copy(),
-                "b": self._scaled_visible_bias().astype(dtype),
-                "c": self.intercept_hidden_.copy(),
-                "log_sigma": (
-                    np.zeros(X.shape[1], dtype)
-                    if log_sigma is None
-                    else log_sigma.astype(dtype)
-                ),
-                "log_sigma_floor": self._log_sigma_floor.astype(dtype),
-                "h_samples": self._resized_chains(dtype),
-                "W_velocity": self._W_velocity.copy(),
-                "b_velocity": self._b_velocity.copy(),
-                "c_velocity": self._c_velocity.copy(),
-                "log_sigma_velocity": self._log_sigma_velocity.copy(),
-            }
-            previous = self.history_
-        history = self._train(X, params, 1, previous)
-        self._finish_fit(X, params, history)
-        return self
+    def _continued_parameters(self, X):
+        """``(X, params)``: copies of the fitted state to train on."""
+        if self.components_.shape[0] != self.n_components:
+            raise ValueError(
+                f"n_components changed since the model was fitted (it has "
+                f"{self.components_.shape[0]} hidden units, n_components="
+                f"{self.n_components}); call fit instead."
+            )
+        dtype = self.components_.dtype
+        X = X.astype(dtype, copy=False)
+        log_sigma = self._log_sigma()
+        params = {
+            "W": self.components_.copy(),
+            "b": self._scaled_visible_bias().astype(dtype),
+            "c": self.intercept_hidden_.copy(),
+            "log_sigma": (
+                np.zeros(X.shape[1], dtype)
+                if log_sigma is None
+                else log_sigma.astype(dtype)
+            ),
+            "log_sigma_floor": self._log_sigma_floor.astype(dtype),
+            "h_samples": self._resized_chains(dtype),
+            "W_velocity": self._W_velocity.copy(),
+            "b_velocity": self._b_velocity.copy(),
+            "c_velocity": self._c_velocity.copy(),
+            "log_sigma_velocity": self._log_sigma_velocity.copy(),
+        }
+        return X, params
 
     def _n_chains(self):
         """Persistent chains: ``n_chains``, or one per minibatch row."""
@@ -270,86 +191,59 @@ class _BaseRBM(
             "log_sigma_velocity": np.zeros(n_features, dtype=dtype),
         }
 
-    def _train(self, X, params, n_epochs, previous_history, tracker=None):
-        """Run ``n_epochs`` kernel epochs on ``params`` (updated in place);
-        with a ``tracker``, score each epoch on held-out rows, stop early
-        and keep the best epoch's parameters."""
-        from ._kernels._cd import epoch_blocks, rbm_epoch
+    def _epoch_plan(self, X, params, seed):
+        """``(run_epoch, monitor)`` for the whole-epoch CD kernel."""
+        from ._kernels._cd import GaussianVisible, epoch_blocks, rbm_epoch, split_input
         from ._kernels._rng import seed_state
         from ._kernels._sync import available_threads
 
-        name = type(self).__name__
-        n_samples = X.shape[0]
-        bounds = batch_bounds(n_samples, self.batch_size)
-        dense, data, indices, indptr, is_sparse = as_kernel_input(X)
-        seed = draw_seed(self.random_state_)
+        bounds = batch_bounds(X.shape[0], self.batch_size)
+        data = split_input(X)
         n_chains = params["h_samples"].shape[0]
         n_rows = max(self.batch_size, n_chains, int(np.diff(bounds).max()))
         rng_state = seed_state(seed, n_rows)
         monitor = RBMMonitor(X, seed, params["W"].dtype, self._gaussian)
-        first_epoch = (
-            1 if previous_history is None else len(previous_history["epoch"]) + 1
-        )
-        recorder = EpochRecorder(name, self.verbose, previous_history, first_epoch)
-        learn_sigma = self._learns_sigma()
-        # Blocks from the parameters and shapes only (never from X's length
-        # or the thread count), so partial_fit and fit split alike.
-        n_blocks = epoch_blocks(
-            self.batch_size, n_chains, X.shape[1], self.n_components
-        )
-        n_threads = available_threads()
-        keys = self._history_keys
-        if tracker is not None:
-            keys = (*keys, "validation_log_likelihood")
-        for _ in range(n_epochs):
-            rbm_epoch(
-                dense,
-                data,
-                indices,
-                indptr,
-                is_sparse,
-                bounds,
-                params["W"],
-                params["b"],
-                params["c"],
+        gaussian = None
+        if self._gaussian:
+            gaussian = GaussianVisible(
                 params["log_sigma"],
-                params["W_velocity"],
-                params["b_velocity"],
-                params["c_velocity"],
-                params["log_sigma_velocity"],
-                params["h_samples"],
-                rng_state,
-                float(self.learning_rate),
-                float(self.momentum),
-                float(self.weight_decay),
-                int(self.k),
-                bool(self.persistent),
-                self._gaussian,
-                learn_sigma,
+                self._learns_sigma(),
                 params["log_sigma_floor"],
+                params["log_sigma_velocity"],
                 _MAX_LOG_SIGMA_STEP,
-                n_blocks=n_blocks,
-                n_threads=n_threads,
             )
-            check_parameters_finite(
-                name,
-                recorder.epoch,
-                components_=params["W"],
-                intercept_visible_=params["b"],
-                intercept_hidden_=params["c"],
-                **({"sigma_": np.exp(params["log_sigma"])} if learn_sigma else {}),
-            )
-            values = monitor(params)
-            values = {key: values[key] for key in keys if key in values}
-            if tracker is not None:
-                score = values["validation_log_likelihood"] = tracker.score(params)
-                stop = tracker.update(recorder.epoch, score, params)
-            recorder.record(**values)
-            if tracker is not None and stop:
-                break
-        if tracker is not None and tracker.best_params is not None:
-            tracker.restore_best(params)
-        return recorder.history(keys)
+        options = dict(
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            n_gibbs_steps=self.k,
+            persistent=self.persistent,
+            velocity=(params["W_velocity"], params["b_velocity"], params["c_velocity"]),
+            gaussian=gaussian,
+            # Blocks from the parameters and shapes only (never from X's
+            # length or the thread count), so partial_fit and fit split alike.
+            n_blocks=epoch_blocks(
+                self.batch_size, n_chains, X.shape[1], self.n_components
+            ),
+            n_threads=available_threads(),
+        )
+        model = (params["W"], params["b"], params["c"])
+        chains = (params["h_samples"], rng_state)
+
+        def run_epoch():
+            rbm_epoch(data, bounds, model, chains, **options)
+
+        return run_epoch, monitor
+
+    def _checked_parameters(self, params):
+        checked = {
+            "components_": params["W"],
+            "intercept_visible_": params["b"],
+            "intercept_hidden_": params["c"],
+        }
+        if self._learns_sigma():
+            checked["sigma_"] = np.exp(params["log_sigma"])
+        return checked
 
     def _finish_fit(self, X, params, history):
         """Plan log Z, then set every fitted attribute at once."""
@@ -398,8 +292,8 @@ class _BaseRBM(
             values near float64's limit) raise ``ValueError``: nothing
             returned is NaN.
         """
-        from ._kernels._cd import hidden_probabilities
         from ._kernels._layers import bernoulli_mean_
+        from ._kernels._rbm_inference import hidden_probabilities
         from ._kernels._sync import available_threads
 
         check_is_fitted(self)
@@ -442,8 +336,8 @@ class _BaseRBM(
             too large for that dtype have free energy ``+inf`` (the
             ``|v/σ|²/2`` term outgrows the rest); never NaN.
         """
-        from ._kernels._cd import free_energies
         from ._kernels._layers import bernoulli_free_energy_term
+        from ._kernels._rbm_inference import free_energies
         from ._kernels._sync import available_threads
 
         check_is_fitted(self)
@@ -471,7 +365,7 @@ class _BaseRBM(
 
     def _gibbs_chains(self, V_scaled, state, n_steps):
         """Block Gibbs from scaled visible rows; samples in data units."""
-        from ._kernels._cd import rbm_gibbs
+        from ._kernels._rbm_inference import rbm_gibbs
         from ._kernels._sync import available_threads
 
         out = rbm_gibbs(
@@ -526,8 +420,7 @@ class _BaseRBM(
         X : ndarray of shape (n_samples, n_features)
             Samples (dtype of ``components_``).
         """
-        from ._kernels._cd import random_binary
-        from ._kernels._layers import gaussian_sample_
+        from ._kernels._layers import gaussian_sample_, random_binary
         from ._kernels._rng import seed_state
 
         check_is_fitted(self)

@@ -135,29 +135,3 @@ def check_no_overflow(result, estimator_name):
             f"were (e.g. with sklearn.preprocessing.StandardScaler)."
         )
     return result
-
-
-def as_kernel_input(X):
-    """Dense C-contiguous array, or CSR with sorted int64 indices, for kernels.
-
-    Returns ``(dense, data, indices, indptr, is_sparse)`` where the unused
-    parts are empty placeholders of the right types.
-    """
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-        dense = np.empty((0, X.shape[1]), dtype=X.dtype)
-        return (
-            dense,
-            np.ascontiguousarray(X.data),
-            np.ascontiguousarray(X.indices, dtype=np.int64),
-            np.ascontiguousarray(X.indptr, dtype=np.int64),
-            True,
-        )
-    empty_i = np.empty(0, dtype=np.int64)
-    return (
-        np.ascontiguousarray(X),
-        np.empty(0, dtype=X.dtype),
-        empty_i,
-        empty_i,
-        False,
-    )

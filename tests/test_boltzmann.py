@@ -274,17 +274,26 @@ def test_same_seed_same_result_different_seed_different(rng, kw):
 def test_sample_is_reproducible_and_binary(rng):
     X = binary_data(rng)
     bm = BoltzmannMachine(n_hidden=2, n_iter=3, random_state=0).fit(X)
-    s = bm.sample(7, n_sweeps=20)
+    s = bm.sample(7, n_steps=20)
     assert s.shape == (7, 5)
     assert set(np.unique(s)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(s, bm.sample(7, n_sweeps=20))
+    np.testing.assert_array_equal(s, bm.sample(7, n_steps=20))
     assert not np.array_equal(
-        bm.sample(50, n_sweeps=20), bm.sample(50, n_sweeps=20, random_state=1)
+        bm.sample(50, n_steps=20), bm.sample(50, n_steps=20, random_state=1)
     )
     with pytest.raises(ValueError, match="n_samples"):
         bm.sample(0)
-    with pytest.raises(ValueError, match="n_sweeps"):
-        bm.sample(3, n_sweeps=0)
+    with pytest.raises(ValueError, match="n_steps"):
+        bm.sample(3, n_steps=0)
+
+
+def test_sample_n_sweeps_is_a_deprecated_alias_of_n_steps(rng):
+    X = binary_data(rng)
+    bm = BoltzmannMachine(n_hidden=2, n_iter=2, random_state=0).fit(X)
+    with pytest.warns(FutureWarning, match="renamed n_steps"):
+        old = bm.sample(6, n_sweeps=3, random_state=4)
+    np.testing.assert_array_equal(old, bm.sample(6, n_steps=3, random_state=4))
+    assert not np.array_equal(old, bm.sample(6, n_steps=200, random_state=4))
 
 
 def test_sample_follows_the_model(rng, seed):
@@ -293,7 +302,7 @@ def test_sample_follows_the_model(rng, seed):
     bm.fit(X)
     n = 20_000
     counts = np.bincount(
-        exact.state_index(bm.sample(n, n_sweeps=30, random_state=seed)), minlength=16
+        exact.state_index(bm.sample(n, n_steps=30, random_state=seed)), minlength=16
     )
     p = np.exp(bm.score_samples(exact.all_states(4)))
     bound = 0.5 * np.sqrt(p * (1 - p) / n).sum()

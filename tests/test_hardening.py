@@ -283,7 +283,7 @@ def test_sample_counts_must_be_positive_ints(bad):
         (lambda: rbm.sample(bad), "n_samples"),
         (lambda: rbm.sample(2, n_steps=bad), "n_steps"),
         (lambda: bm.sample(bad), "n_samples"),
-        (lambda: bm.sample(2, n_sweeps=bad), "n_sweeps"),
+        (lambda: bm.sample(2, n_steps=bad), "n_steps"),
         (lambda: dbn.sample(bad), "n_samples"),
     ]:
         with pytest.raises(ValueError, match=f"{name} must be a positive integer"):

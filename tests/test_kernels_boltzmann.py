@@ -12,17 +12,19 @@ from scipy.special import expit, logsumexp
 from skebm._kernels._boltzmann import (
     _gibbs_sweeps_,
     bm_ais,
-    bm_exact_gradient,
     bm_gibbs_,
-    bm_gradient_epoch,
     bm_log_partition,
     bm_mean_field,
     bm_model_moments,
     bm_pseudo_log_likelihood,
-    bm_pseudolikelihood_gradient,
-    bm_sml_epoch,
     bm_visible_scores,
     local_fields,
+)
+from skebm._kernels._boltzmann_train import (
+    bm_exact_gradient,
+    bm_gradient_epoch,
+    bm_pseudolikelihood_gradient,
+    bm_sml_epoch,
 )
 from skebm._kernels._rng import seed_state
 

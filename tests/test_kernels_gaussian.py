@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from skebm._kernels._cd import rbm_epoch, rbm_gibbs
+from skebm._kernels._cd import GaussianVisible, rbm_epoch
 from skebm._kernels._layers import rbm_free_energy
+from skebm._kernels._rbm_inference import rbm_gibbs
 from skebm._kernels._rng import seed_state
 from skebm.partition import base_model, rbm_ais_log_partition, rbm_exact_log_partition
 
@@ -151,14 +152,16 @@ def test_long_chains_give_the_exact_gradient_including_sigma(rng, seed):
     n = len(X)
     a_scaled = a / sigma
     W1, a1, c1, ls1 = W.copy(), a_scaled.copy(), c.copy(), log_sigma.copy()
-    empty, empty_i = np.empty(0), np.empty(0, np.int64)
     rbm_epoch(
-        X, empty, empty_i, empty_i, False, np.array([0, n]),
-        W1, a1, c1, ls1,
-        np.zeros_like(W), np.zeros_like(a), np.zeros_like(c), np.zeros_like(a),
-        np.zeros((n, 3)), seed_state(seed, n),
-        1.0, 0.0, 0.0, 60, False, True, True, np.full(3, -np.inf), np.inf,
-    )  # fmt: skip
+        X,
+        np.array([0, n]),
+        (W1, a1, c1),
+        (np.zeros((n, 3)), seed_state(seed, n)),
+        learning_rate=1.0,
+        n_gibbs_steps=60,
+        persistent=False,
+        gaussian=GaussianVisible(ls1, learn=True),
+    )
     # Tolerance: the negative phase averages n model samples of the per-sample
     # statistics; their spread is measured on exact samples of the model.
     S = exact.gaussian_sample(W, a, c, sigma, 20000, rng)
@@ -184,12 +187,14 @@ def test_fixed_sigma_is_not_updated(rng, seed):
     W, a, c, _ = tiny_gaussian_rbm(rng)
     X = rng.normal(size=(20, 3))  # a is the scaled mean here (sigma = 1)
     log_sigma = np.zeros(3)
-    empty, empty_i = np.empty(0), np.empty(0, np.int64)
     rbm_epoch(
-        X, empty, empty_i, empty_i, False, np.array([0, 10, 20]),
-        W.copy(), a.copy(), c.copy(), log_sigma,
-        np.zeros_like(W), np.zeros(3), np.zeros(4), np.zeros(3),
-        np.zeros((10, 4)), seed_state(seed, 10),
-        0.1, 0.5, 0.0, 1, True, True, False, np.full(3, -np.inf), np.inf,
-    )  # fmt: skip
+        X,
+        np.array([0, 10, 20]),
+        (W.copy(), a.copy(), c.copy()),
+        (np.zeros((10, 4)), seed_state(seed, 10)),
+        learning_rate=0.1,
+        momentum=0.5,
+        velocity=(np.zeros_like(W), np.zeros(3), np.zeros(4)),
+        gaussian=GaussianVisible(log_sigma),
+    )
     assert np.all(log_sigma == 0)

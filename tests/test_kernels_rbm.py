@@ -7,12 +7,14 @@ from numba import njit
 from scipy.special import expit, logsumexp
 
 from skebm._kernels._blas import gemm
-from skebm._kernels._cd import random_binary, rbm_epoch, rbm_gibbs
+from skebm._kernels._cd import rbm_epoch
 from skebm._kernels._layers import (
     bernoulli_free_energy_term,
     bernoulli_mean_,
+    random_binary,
     rbm_free_energy,
 )
+from skebm._kernels._rbm_inference import rbm_gibbs
 from skebm._kernels._rng import fill_uniform, seed_state, standard_normal
 from skebm.partition import rbm_ais_log_partition, rbm_exact_log_partition
 
@@ -22,12 +24,18 @@ from skebm.partition import rbm_ais_log_partition, rbm_exact_log_partition
 
 def bernoulli_rbm_epoch(X, data, ind, ptr, is_sparse, bounds, W, b, c, *rest):
     W_vel, b_vel, c_vel, chains, state, lr, momentum, wd, k, persistent = rest
-    log_sigma = np.zeros(W.shape[1], W.dtype)
     rbm_epoch(
-        X, data, ind, ptr, is_sparse, bounds, W, b, c, log_sigma,
-        W_vel, b_vel, c_vel, log_sigma.copy(), chains, state,
-        lr, momentum, wd, k, persistent, False, False, log_sigma.copy(), 0.0,
-    )  # fmt: skip
+        (X, (data, ind, ptr) if is_sparse else None),
+        bounds,
+        (W, b, c),
+        (chains, state),
+        learning_rate=lr,
+        momentum=momentum,
+        weight_decay=wd,
+        n_gibbs_steps=k,
+        persistent=persistent,
+        velocity=(W_vel, b_vel, c_vel),
+    )
 
 
 def bernoulli_rbm_gibbs(V, W, b, c, state, n_steps):
@@ -447,25 +455,30 @@ def test_exact_log_partition_over_visible_layer_when_smaller(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_monitor_matches_numpy_formulas(rng, dtype):
-    from skebm._kernels._cd import rbm_monitor
+def test_monitor_matches_row_by_row_formulas(rng, dtype):
+    from skebm._monitor import RBMMonitor
 
-    V = (rng.rand(40, 12) < 0.4).astype(dtype)
-    flip = rng.randint(0, 12, 40)
-    V_flip = V.copy()
-    V_flip[np.arange(40), flip] = 1 - V_flip[np.arange(40), flip]
+    X = (rng.rand(40, 12) < 0.4).astype(dtype)
     W = rng.normal(0, 0.7, (9, 12)).astype(dtype)
     b, c = rng.normal(size=12).astype(dtype), rng.normal(size=9).astype(dtype)
-    pll, err = rbm_monitor(V, V_flip, W, b, c, False, np.ones(12, dtype))
+    monitor = RBMMonitor(X, 3, dtype, False)
+    got = monitor({"W": W, "b": b, "c": c, "log_sigma": np.zeros(12)})
+    V, V_flip = X.astype(float), monitor.V_flip.astype(float)
+    # one flipped feature per row
+    np.testing.assert_array_equal((V != V_flip).sum(axis=1), 1)
+    W64, b64, c64 = W.astype(float), b.astype(float), c.astype(float)
 
-    def free_energy(X):
-        X = X.astype(float)
-        return -X @ b - np.logaddexp(0, X @ W.T.astype(float) + c).sum(axis=1)
+    def free_energy(v):
+        return -v @ b64 - sum(np.logaddexp(0, c64[j] + W64[j] @ v) for j in range(9))
 
-    expected_pll = np.mean(
-        12 * -np.logaddexp(0, -(free_energy(V_flip) - free_energy(V)))
+    pll = np.mean(
+        [
+            12 * np.log(expit(free_energy(f) - free_energy(v)))
+            for v, f in zip(V, V_flip, strict=True)
+        ]
     )
-    recon = expit(expit(V @ W.T + c) @ W + b)
-    rtol = 1e-12 if dtype == np.float64 else 1e-5
-    assert pll == pytest.approx(expected_pll, rel=rtol)
-    assert err == pytest.approx(np.mean((V - recon) ** 2), rel=rtol)
+    recon = [expit(expit(W64 @ v + c64) @ W64 + b64) for v in V]
+    err = np.mean([np.mean((v - r) ** 2) for v, r in zip(V, recon, strict=True)])
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert got["pseudo_log_likelihood"] == pytest.approx(pll, rel=rtol)
+    assert got["reconstruction_error"] == pytest.approx(err, rel=rtol)

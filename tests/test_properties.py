@@ -1037,16 +1037,9 @@ def _argument_params(method, names):
     return out
 
 
-def _steps_name(func):
-    return next(
-        n for n in ("n_steps", "n_sweeps") if n in inspect.signature(func).parameters
-    )
-
-
 def check_sample(fitted, setup, param, value):
     model = copy.deepcopy(fitted[setup])
-    steps = _steps_name(model.sample)
-    kwargs = {"n_samples": 2, steps: 2, "random_state": 0, param: value}
+    kwargs = {"n_samples": 2, "n_steps": 2, "random_state": 0, param: value}
     expect_for = seed_expect if param == "random_state" else count_expect
     state_before = _snapshot(vars(model))
     result = assert_clean(lambda: model.sample(**kwargs), expect_for(param, value))
@@ -1057,7 +1050,7 @@ def check_sample(fitted, setup, param, value):
 
 
 @pytest.mark.parametrize(
-    ("setup", "param"), _argument_params("sample", {"n_samples", "n_steps", "n_sweeps"})
+    ("setup", "param"), _argument_params("sample", {"n_samples", "n_steps"})
 )
 @given(value=count_values)
 @with_examples("value", _COUNT_VALUES)

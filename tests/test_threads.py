@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from skebm._kernels._cd import epoch_blocks, rbm_epoch
+from skebm._kernels._cd import GaussianVisible, epoch_blocks, rbm_epoch
 from skebm._kernels._rng import seed_state
 from skebm._kernels._sync import (
     atomic_add,
@@ -109,15 +109,27 @@ def _problem(rng, gaussian, n=157, n_visible=37, n_hidden=23, batch=20):
 def _epoch(X, params, bounds, mode, n_blocks, n_threads):
     k, persistent, gaussian, learn_sigma, momentum = mode
     p = {key: value.copy() for key, value in params.items()}
-    empty_i = np.zeros(1, np.int64)
+    gauss = None
+    if gaussian:
+        gauss = GaussianVisible(
+            p["log_sigma"], learn_sigma, np.full(X.shape[1], -1.0),
+            p["log_sigma_velocity"], 0.1,
+        )  # fmt: skip
     rbm_epoch(
-        X, np.empty(0), empty_i[:0], empty_i, False, bounds,
-        p["W"], p["b"], p["c"], p["log_sigma"], p["W_velocity"],
-        p["b_velocity"], p["c_velocity"], p["log_sigma_velocity"],
-        p["h_samples"], p["rng"], 0.05, momentum, 0.001, k, persistent,
-        gaussian, learn_sigma, np.full(X.shape[1], -1.0), 0.1,
-        n_blocks=n_blocks, n_threads=n_threads,
-    )  # fmt: skip
+        X,
+        bounds,
+        (p["W"], p["b"], p["c"]),
+        (p["h_samples"], p["rng"]),
+        learning_rate=0.05,
+        momentum=momentum,
+        weight_decay=0.001,
+        n_gibbs_steps=k,
+        persistent=persistent,
+        velocity=(p["W_velocity"], p["b_velocity"], p["c_velocity"]),
+        gaussian=gauss,
+        n_blocks=n_blocks,
+        n_threads=n_threads,
+    )
     return p
 
 
@@ -302,7 +314,7 @@ def test_gibbs_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch, gaussi
 
 def _sml_run(n_blocks, n_threads, mean_field, momentum):
     """Two SML epochs of a machine with 6 visible and 4 hidden units."""
-    from skebm._kernels._boltzmann import bm_sml_epoch
+    from skebm._kernels._boltzmann_train import bm_sml_epoch
 
     rng = np.random.default_rng(5)
     n_visible, n = 6, 10
@@ -353,7 +365,7 @@ def test_boltzmann_sampling_on_two_threads_gives_the_bits_of_one(monkeypatch):
     out = {}
     for n in (1, 2):
         monkeypatch.setattr(sync, "available_threads", lambda n=n: n)
-        out[n] = est.sample(9, n_sweeps=20, random_state=2)
+        out[n] = est.sample(9, n_steps=20, random_state=2)
     np.testing.assert_array_equal(out[1], out[2])
     assert 0 < out[1].mean() < 1
 

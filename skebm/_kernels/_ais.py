@@ -29,15 +29,15 @@ steps that leave ``p_β`` invariant.  Returns one log-weight per chain.
 import numpy as np
 from numba import njit
 
-from ._blas import matmul_add
+from ._arrays import copy_1d, fill_rows
+from ._blas import NO_TRANS, TRANS, gemm
 from ._layers import (
     bernoulli_mean_sample_,
-    fill_rows,
     gaussian_sample_,
     softplus_sum,
     summed_out_log_term,
 )
-from ._sync import copy_1d, run_threads, span
+from ._sync import run_threads, span
 
 
 @njit(inline="always")
@@ -214,7 +214,7 @@ def _rbm_ais_block(
         beta_lo = betas[k - 1]
         beta = betas[k]
         fill_rows(pre, hid_bias)
-        matmul_add(False, True, 1.0, V, W, 1.0, pre)
+        gemm(NO_TRANS, TRANS, 1.0, V[:, :], W[:, :], 1.0, pre[:, :])
         _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision)
         _interpolate(beta_lo, vis_bias, base_eta, base_precision, eta_lo, precision_lo)
         _annealed_log_f(pre, V, beta, eta, precision, gaussian, f_hi, tmp)
@@ -237,7 +237,7 @@ def _rbm_ais_block(
                 for j in range(n_hidden):
                     H[r, j] *= beta
             # mean = (eta + beta hW) / precision: scale the product per column.
-            matmul_add(False, False, 1.0, H, W, 0.0, Vtmp)
+            gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, :], 0.0, Vtmp[:, :])
             for r in range(n_chains):
                 for i in range(n_visible):
                     V[r, i] += Vtmp[r, i] / precision[i]
@@ -246,6 +246,6 @@ def _rbm_ais_block(
             for i in range(n_visible):
                 vis_input[i] = eta[i]
             fill_rows(V, vis_input)
-            matmul_add(False, False, beta, H, W, 1.0, V)
+            gemm(NO_TRANS, NO_TRANS, beta, H[:, :], W[:, :], 1.0, V[:, :])
             bernoulli_mean_sample_(V, rng_state)
     return log_w

@@ -20,21 +20,25 @@ Flipping unit ``u`` by ``δ`` changes ``-U`` by ``δ f_u``: the same fields
 drive the Gray-code enumerations (exact ``log Z``, free energies, exact
 moments) and the AIS weights.  All scalar maths is float64.
 
-Products call the serial in-place ``gemm`` rather than ``matmul_add``: a
-cached kernel that calls the cached ``parallel=True`` block split, compiled
-in a process that loaded that split from the disk cache, segfaults when it is
-itself loaded from the cache later (numba 0.6x; reproduced here).  The
-matrices here are small next to the sequential sweeps anyway.
+Products call the serial in-place ``gemm`` of :mod:`._blas` (see there why
+no kernel is ``parallel=True``); the matrices here are small next to the
+sequential sweeps anyway.
 """
 
 import numpy as np
 from numba import njit
 
-from ._blas import gemm
-from ._layers import fill_rows, sigmoid, softplus
+from ._arrays import copy_1d, copy_2d, fill_rows
+from ._blas import NO_TRANS, gemm
+from ._layers import sigmoid, softplus
 from ._rng import fill_uniform
-from ._sync import barrier, copy_1d, copy_2d, run_threads, span
+from ._sync import run_threads, span
 from ._vmath import logit_unit
+
+#: Mean-field iterations stop when no marginal moves by more than this, or
+#: after this many sweeps.
+MEAN_FIELD_TOL = 1e-8
+MEAN_FIELD_MAX_ITER = 200
 
 
 # ---------------------------------------------------------------- helpers
@@ -105,7 +109,7 @@ def _neg_energy(x, f, b):
 def local_fields(X, W, b, F):
     """``F = X W + b`` (W is symmetric) with one BLAS call."""
     fill_rows(F, b)
-    gemm(False, False, 1.0, X, W, 1.0, F)
+    gemm(NO_TRANS, NO_TRANS, 1.0, X[:, :], W[:, :], 1.0, F[:, :])
 
 
 @njit(inline="always")
@@ -419,313 +423,3 @@ def _bm_ais_block(W, b, base_bias, betas, rng_state):
                     for j in range(n):
                         F_r[j] += delta * W_i[j]
     return log_w
-
-
-# --------------------------------------------------------------- training
-@njit(inline="always")
-def _load_batch(X, start, stop, S):
-    n_visible = X.shape[1]
-    for r in range(stop - start):
-        for i in range(n_visible):
-            S[r, i] = X[start + r, i]
-        for i in range(n_visible, S.shape[1]):
-            S[r, i] = 0.0
-
-
-@njit(inline="always")
-def _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias, lr, momentum,
-                       decay, i0, i1):  # fmt: skip
-    """``Δ ← m Δ + lr (G - λ W)``, ``W ← W + Δ`` on rows ``i0..i1-1``
-    (``λ`` not on biases).
-
-    ``G`` must be symmetric: the same arithmetic on ``(i, j)`` and
-    ``(j, i)`` keeps ``W`` exactly symmetric whichever thread updates which
-    rows; the diagonal is never touched.
-    """
-    n = b.size
-    use_momentum = momentum != 0.0
-    for i in range(i0, i1):
-        for j in range(n):
-            if i == j:
-                continue
-            step = lr * (G[i, j] - decay * W[i, j])
-            if use_momentum:
-                W_velocity[i, j] = momentum * W_velocity[i, j] + step
-                step = W_velocity[i, j]
-            W[i, j] += step
-        step = lr * g_bias[i]
-        if use_momentum:
-            b_velocity[i] = momentum * b_velocity[i] + step
-            step = b_velocity[i]
-        b[i] += step
-
-
-@njit(inline="always")
-def _symmetrise_rows(G, scale, i0, i1):
-    """``G_ij, G_ji ← scale (G_ij + G_ji)`` for ``i0 <= i < i1``, ``j > i``;
-    zero ``G_ii``.  Rows ``i0..i1-1`` own the pairs they start, so blocks of
-    rows can run at once: a block reads and writes only its own rows and, in
-    rows below it, columns inside its own range, which no other block
-    touches."""
-    n = G.shape[0]
-    for i in range(i0, i1):
-        G[i, i] = 0.0
-        for j in range(i + 1, n):
-            g = scale * (G[i, j] + G[j, i])
-            G[i, j] = g
-            G[j, i] = g
-
-
-@njit(inline="always")
-def _symmetrise(G, scale):
-    """``G ← scale (G + Gᵀ)`` off the diagonal, zero diagonal."""
-    _symmetrise_rows(G, scale, 0, G.shape[0])
-
-
-@njit(inline="always")
-def _triangle_span(n, block, n_blocks):
-    """Rows of block ``block`` of ``n_blocks`` (1 or 2) such that the blocks
-    start near-equal numbers of upper-triangle pairs (rows near 0 start
-    the most)."""
-    if n_blocks == 1:
-        return 0, n
-    split = n - int(n / np.sqrt(2.0))
-    return (0, split) if block == 0 else (split, n)
-
-
-#: Work per SML minibatch, ``(rows + chains * sweeps) * n_units**2``, from
-#: which its rows, chains and weight rows are split into two blocks.
-_SML_TWO_BLOCK_WORK = 1 << 18
-
-
-def sml_blocks(batch_size, n_chains, n_units, n_sweeps):
-    """Blocks of rows, chains and weight rows per minibatch in
-    :func:`bm_sml_epoch`: 2 when a minibatch is large enough for two
-    threads to pay for their six barriers, else 1.  A function of the
-    parameters and shapes only, so results never depend on the thread
-    count."""
-    work = (int(batch_size) + int(n_chains) * max(int(n_sweeps), 1)) * n_units**2
-    return 2 if work >= _SML_TWO_BLOCK_WORK else 1
-
-
-def bm_sml_epoch(
-    X,
-    batch_bounds,
-    W,
-    b,
-    W_velocity,
-    b_velocity,
-    chains,
-    rng_state,
-    learning_rate,
-    momentum,
-    weight_decay,
-    n_sweeps,
-    n_positive_sweeps,
-    mean_field_positive,
-    n_blocks=1,
-    n_threads=1,
-):
-    """One epoch of stochastic maximum likelihood (persistent chains), in place.
-
-    Per minibatch of ``B`` rows: positive phase with the visible units
-    clamped to the data (hidden units: ``n_positive_sweeps`` sequential
-    mean-field updates or Gibbs sweeps from ``h = 0``); negative phase:
-    ``n_sweeps`` sequential Gibbs sweeps over all units of every persistent
-    chain; then the gradient of the mean log-likelihood,
-    ``∂/∂W_ij = <x_i x_j>_data - <x_i x_j>_model``,
-    ``∂/∂b_i = <x_i>_data - <x_i>_model``, from one product
-    ``[S_pos / B; -S_neg / C]ᵀ [S_pos; S_neg]``.
-
-    ``X`` is dense (n_samples, n_visible); ``chains`` (C, n_units) and
-    ``rng_state`` (at least max(B, C) rows) are updated.  Rows, chains and
-    rows of the weights go in ``n_blocks`` (1 or 2, see :func:`sml_blocks`)
-    fixed blocks run by up to ``n_threads`` threads; the result depends on
-    ``n_blocks`` only.
-    """
-    if int(n_blocks) not in (1, 2) or int(n_threads) < 1:
-        # _triangle_span splits the symmetrisation in at most two blocks
-        raise ValueError(
-            f"n_blocks must be 1 or 2 and n_threads >= 1, got {n_blocks} and "
-            f"{n_threads}"
-        )
-    n = b.size
-    n_hidden = n - X.shape[1]
-    n_chains = chains.shape[0]
-    max_batch = int(np.diff(batch_bounds).max()) if batch_bounds.size > 1 else 0
-    S = np.empty((max_batch + n_chains, n))
-    args = (
-        X, batch_bounds, W, b, W_velocity, b_velocity, chains, rng_state,
-        float(learning_rate), float(momentum), float(weight_decay), int(n_sweeps),
-        int(n_positive_sweeps), bool(mean_field_positive),
-        S, np.empty_like(S), np.empty((max_batch, n)), np.empty((n_chains, n)),
-        np.empty((n_chains, n), np.float32), np.empty((n, n), np.float32),
-        np.empty((n, n)), np.empty(n), np.empty(n_hidden * max_batch),
-        np.empty(n * n_chains), int(n_blocks),
-    )  # fmt: skip
-    run_threads(_bm_sml_kernel, args, min(int(n_threads), int(n_blocks)))
-
-
-@njit(cache=True, nogil=True)
-def _bm_sml_kernel(
-    X, batch_bounds, W, b, W_velocity, b_velocity, chains, rng_state,
-    learning_rate, momentum, weight_decay, n_sweeps, n_positive_sweeps,
-    mean_field_positive, S, A, F_pos, F_neg, F32, W32, G, g_bias, T_pos, T_neg,
-    n_blocks, tid, n_threads, sync,
-):  # fmt: skip
-    """The work of :func:`bm_sml_epoch` for thread ``tid`` of ``n_threads``:
-    blocks ``tid, tid + n_threads, ...`` of each step, with barriers where a
-    step reads what another block wrote (the positive phase's and the
-    chains' draws share RNG rows, so the chains wait for the positive
-    phase)."""
-    n = b.size
-    n_visible = X.shape[1]
-    n_hidden = n - n_visible
-    n_chains = chains.shape[0]
-    for k in range(batch_bounds.size - 1):
-        start = batch_bounds[k]
-        n_pos = batch_bounds[k + 1] - start
-        n_all = n_pos + n_chains
-        for blk in range(tid, n_blocks, n_threads):
-            # float32 weights for the chains' field updates
-            i0, i1 = span(n, blk, n_blocks)
-            for i in range(i0, i1):
-                for j in range(n):
-                    W32[i, j] = np.float32(W[i, j])
-            # positive phase, on this block's rows
-            r0, r1 = span(n_pos, blk, n_blocks)
-            if r1 == r0:
-                continue
-            P = S[r0:r1]
-            _load_batch(X, start + r0, start + r1, P)
-            if n_hidden > 0:
-                F = F_pos[r0:r1]
-                local_fields(P, W, b, F)
-                if mean_field_positive:
-                    _mean_field_rows(P, F, W, n_visible, n_positive_sweeps, 1e-8)
-                else:
-                    # thresholds in a C-contiguous (hidden units, rows) array
-                    T = T_pos[n_hidden * r0 : n_hidden * r1].reshape(
-                        (n_hidden, r1 - r0)
-                    )
-                    _gibbs_sweeps_(P, F, W, n_visible, n_visible,
-                                   n_positive_sweeps, rng_state[r0:r1],
-                                   T)  # fmt: skip
-        if not barrier(sync, n_threads):
-            return
-        for blk in range(tid, n_blocks, n_threads):
-            # negative phase, on this block's chains
-            q0, q1 = span(n_chains, blk, n_blocks)
-            if q1 == q0:
-                continue
-            Q = S[n_pos + q0 : n_pos + q1]
-            copy_2d(Q, chains[q0:q1])
-            local_fields(Q, W, b, F_neg[q0:q1])
-            for r in range(q0, q1):
-                for j in range(n):
-                    F32[r, j] = np.float32(F_neg[r, j])
-            T = T_neg[n * q0 : n * q1].reshape((n, q1 - q0))
-            _gibbs_sweeps_(Q, F32[q0:q1], W32, 0, 0, n_sweeps, rng_state[q0:q1], T)
-            copy_2d(chains[q0:q1], Q)
-        if not barrier(sync, n_threads):
-            return
-        for blk in range(tid, n_blocks, n_threads):
-            r0, r1 = span(n_all, blk, n_blocks)
-            for r in range(r0, r1):
-                scale = 1.0 / n_pos if r < n_pos else -1.0 / n_chains
-                for i in range(n):
-                    A[r, i] = scale * S[r, i]
-        if not barrier(sync, n_threads):
-            return
-        for blk in range(tid, n_blocks, n_threads):
-            # bias gradient and rows i0..i1 of [S_pos/B; -S_neg/C]ᵀ [S_pos; S_neg]
-            i0, i1 = span(n, blk, n_blocks)
-            for i in range(i0, i1):
-                acc = 0.0
-                for r in range(n_all):
-                    acc += A[r, i]
-                g_bias[i] = acc
-            if i1 > i0:
-                gemm(True, False, 1.0, A[:n_all, i0:i1], S[:n_all], 0.0, G[i0:i1])
-        if not barrier(sync, n_threads):
-            return
-        for blk in range(tid, n_blocks, n_threads):
-            i0, i1 = _triangle_span(n, blk, n_blocks)
-            _symmetrise_rows(G, 0.5, i0, i1)
-        if not barrier(sync, n_threads):
-            return
-        for blk in range(tid, n_blocks, n_threads):
-            i0, i1 = span(n, blk, n_blocks)
-            _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias,
-                               learning_rate, momentum, weight_decay, i0,
-                               i1)  # fmt: skip
-        if not barrier(sync, n_threads):
-            return
-
-
-@njit(cache=True, nogil=True)
-def bm_pseudolikelihood_gradient(P, W, b, G, g_bias):
-    """Gradient of the mean pseudo-log-likelihood of the rows of ``P``
-    (fully visible) into ``G`` (symmetric, zero diagonal) and ``g_bias``.
-
-    With ``r_i = x_i - sigmoid(f_i)``: ``∂/∂b_i = <r_i>`` and, for the tied
-    pair ``W_ij = W_ji``, ``∂/∂W_ij = <r_i x_j + r_j x_i>`` (Besag 1975).
-    """
-    n_rows, n = P.shape
-    R = np.empty((n_rows, n))
-    local_fields(P, W, b, R)
-    inv = 1.0 / n_rows
-    for i in range(n):
-        g_bias[i] = 0.0
-    for r in range(n_rows):
-        for i in range(n):
-            R[r, i] = inv * (P[r, i] - sigmoid(R[r, i]))
-            g_bias[i] += R[r, i]
-    gemm(True, False, 1.0, R, P, 0.0, G)
-    _symmetrise(G, 1.0)
-
-
-@njit(cache=True, nogil=True)
-def bm_exact_gradient(P, W, b, G, g_bias):
-    """Exact gradient of the mean log-likelihood of the rows of ``P`` (fully
-    visible): data moments minus model moments by enumeration."""
-    n_rows, n = P.shape
-    mean, second = bm_model_moments(W, b)
-    gemm(True, False, 1.0 / n_rows, P, P, 0.0, G)
-    for i in range(n):
-        acc = 0.0
-        for r in range(n_rows):
-            acc += P[r, i]
-        g_bias[i] = acc / n_rows - mean[i]
-        for j in range(n):
-            G[i, j] -= second[i, j]
-    _symmetrise(G, 0.5)
-
-
-@njit(cache=True, nogil=True)
-def bm_gradient_epoch(
-    X,
-    batch_bounds,
-    W,
-    b,
-    W_velocity,
-    b_velocity,
-    learning_rate,
-    momentum,
-    weight_decay,
-    exact,
-):
-    """One epoch of minibatch gradient ascent on the pseudo-likelihood
-    (``exact=False``) or, by enumeration, the exact log-likelihood."""
-    n = b.size
-    G = np.empty((n, n))
-    g_bias = np.empty(n)
-    for k in range(batch_bounds.size - 1):
-        P = X[batch_bounds[k] : batch_bounds[k + 1]]
-        if exact:
-            bm_exact_gradient(P, W, b, G, g_bias)
-        else:
-            bm_pseudolikelihood_gradient(P, W, b, G, g_bias)
-        # G is symmetric already: (G_ij + G_ji) / 2 = G_ij exactly
-        _apply_update_rows(W, b, W_velocity, b_velocity, G, g_bias, learning_rate,
-                           momentum, weight_decay, 0, n)  # fmt: skip

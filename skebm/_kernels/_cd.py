@@ -20,49 +20,21 @@ Hinton 2002).  Momentum keeps a velocity: ``Δ ← m Δ + lr (∇ - λ W)``,
 ``W ← W + Δ``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
-from ._blas import matmul_add
+from ._arrays import copy_2d, copy_columns
+from ._blas import NO_TRANS, TRANS, gemm
 from ._layers import (
-    bernoulli_mean_,
     bernoulli_mean_columns_,
     bernoulli_mean_sample_,
     bernoulli_sample_,
-    hidden_preactivation,
-    rbm_free_energy,
-    softplus,
-    softplus_sum,
-    visible_energy_term,
-    visible_mean_,
-    visible_preactivation,
-    visible_sample_,
+    gaussian_sample_,
 )
-from ._sync import barrier, copy_1d, copy_2d, run_threads, span
-
-
-@njit(cache=True, nogil=True)
-def load_rows(X, data, indices, indptr, is_sparse, start, stop, out):
-    """Copy rows ``start:stop`` of dense ``X`` or CSR ``(data, indices,
-    indptr)`` into the first ``stop - start`` rows of ``out`` (densified)."""
-    n = stop - start
-    if is_sparse:
-        for r in range(n):
-            for c in range(out.shape[1]):
-                out[r, c] = 0.0
-            for p in range(indptr[start + r], indptr[start + r + 1]):
-                out[r, indices[p]] = data[p]
-    else:
-        for r in range(n):
-            for c in range(out.shape[1]):
-                out[r, c] = X[start + r, c]
-
-
-@njit(cache=True, nogil=True)
-def _scale_columns(V, factor):
-    for r in range(V.shape[0]):
-        for c in range(V.shape[1]):
-            V[r, c] *= factor[c]
+from ._sync import barrier, run_threads, span
 
 
 def epoch_blocks(max_batch, n_chains, n_visible, n_hidden):
@@ -84,32 +56,39 @@ def epoch_blocks(max_batch, n_chains, n_visible, n_hidden):
 _TWO_BLOCK_WORK = 1 << 21
 
 
+class GaussianVisible(NamedTuple):
+    """Gaussian visible units of an RBM in :func:`rbm_epoch`.
+
+    ``log_sigma`` : (n_visible,) log standard deviations, updated in place
+    when ``learn``. ``floor`` : (n_visible,) lower bounds of learned values
+    (the likelihood is unbounded as a sigma goes to 0 on a feature with
+    repeated values; the bound keeps training well-posed). ``velocity`` :
+    (n_visible,) momentum buffer of ``log_sigma``. ``max_step`` : largest
+    change of any ``log_sigma`` per minibatch (the log-sigma gradient grows
+    with ``v'²``, so one outlier in a heavy-tailed feature could otherwise
+    throw sigma out of range).
+    """
+
+    log_sigma: np.ndarray
+    learn: bool = False
+    floor: np.ndarray | None = None
+    velocity: np.ndarray | None = None
+    max_step: float = np.inf
+
+
 def rbm_epoch(
     X,
-    data,
-    indices,
-    indptr,
-    is_sparse,
-    batch_bounds,
-    W,
-    vis_bias,
-    hid_bias,
-    log_sigma,
-    W_velocity,
-    vis_velocity,
-    hid_velocity,
-    log_sigma_velocity,
-    chain_hidden,
-    rng_state,
+    bounds,
+    params,
+    chains,
+    *,
     learning_rate,
-    momentum,
-    weight_decay,
-    n_gibbs_steps,
-    persistent,
-    gaussian,
-    learn_sigma,
-    log_sigma_floor,
-    max_log_sigma_step,
+    momentum=0.0,
+    weight_decay=0.0,
+    n_gibbs_steps=1,
+    persistent=True,
+    velocity=None,
+    gaussian=None,
     n_blocks=1,
     n_threads=1,
 ):
@@ -117,25 +96,19 @@ def rbm_epoch(
 
     Parameters
     ----------
-    X : (n_samples, n_visible) dense data, or a (0, n_visible) placeholder.
-    data, indices, indptr : CSR arrays of the data when ``is_sparse``.
-    batch_bounds : int64 array; minibatch ``i`` is rows
-        ``batch_bounds[i]:batch_bounds[i + 1]``.
-    W, vis_bias, hid_bias : parameters, updated in place. For Gaussian
+    X : (n_samples, n_visible) dense array or sparse matrix, or the
+        ``(dense, csr)`` pair :func:`split_input` makes of one (callers that
+        run many epochs split once).
+    bounds : int64 array; minibatch ``i`` is rows ``bounds[i]:bounds[i + 1]``.
+    params : ``(W, vis_bias, hid_bias)``, updated in place. For Gaussian
         visible units ``vis_bias`` is the scaled mean ``a' = a / sigma``.
-    log_sigma : (n_visible,) log standard deviations of Gaussian visible
-        units (ignored for Bernoulli ones); updated when ``learn_sigma``.
-    *_velocity : momentum buffers, updated in place (unused if momentum == 0).
-    chain_hidden : (n_chains, n_hidden) persistent hidden samples, updated.
-    rng_state : (n_rows, 4) uint64, at least max(batch, n_chains) rows.
-    gaussian : bool, Gaussian (True) or Bernoulli (False) visible units.
-    learn_sigma : bool, learn ``log_sigma`` by gradient ascent too.
-    log_sigma_floor : (n_visible,) lower bounds of learned ``log_sigma``
-        (the likelihood is unbounded as a sigma goes to 0 on a feature with
-        repeated values; the bound keeps training well-posed).
-    max_log_sigma_step : largest change of any ``log_sigma`` per minibatch
-        (the log-sigma gradient grows with ``v'²``, so one outlier in a
-        heavy-tailed feature could otherwise throw sigma out of range).
+    chains : ``(chain_hidden, rng_state)``: the (n_chains, n_hidden)
+        persistent hidden samples (updated) and the (n_rows, 4) uint64
+        generator state, at least max(batch, n_chains) rows.
+    velocity : ``(W_velocity, vis_velocity, hid_velocity)`` momentum
+        buffers, updated in place; needed (and used) only if momentum != 0.
+    gaussian : None for Bernoulli visible units, else a
+        :class:`GaussianVisible`.
     n_blocks : 1 or 2, blocks each product and row loop is split into (see
         :func:`epoch_blocks`); the result depends on it.
     n_threads : threads that run the blocks (at most ``n_blocks``); the
@@ -152,471 +125,384 @@ def rbm_epoch(
     (with hidden probabilities for ``h``). In these coordinates no gradient
     carries a ``1 / sigma`` factor, so a small ``sigma`` cannot blow up an
     update.
+
+    Options that are off are not compiled: the kernel receives ``None`` for
+    the momentum buffers, the Gaussian state and the sparse arrays, and
+    numba prunes their branches by type.
     """
     if int(n_blocks) < 1 or int(n_threads) < 1:
         raise ValueError(
             f"n_blocks and n_threads must be >= 1, got {n_blocks} and {n_threads}"
         )
-    n_hidden, n_visible = W.shape
-    max_batch = int(np.diff(batch_bounds).max()) if batch_bounds.size > 1 else 0
-    max_neg = chain_hidden.shape[0] if persistent else max_batch
+    W = params[0]
     dtype = W.dtype
-    V = np.empty((max_batch + max_neg, n_visible), dtype)
-    H = np.empty((max_batch + max_neg, n_hidden), dtype)
-    H_chain = np.empty((max_neg, n_hidden), dtype)
-    recon = np.empty((max_batch + max_neg if learn_sigma else 0, n_visible), dtype)
-    vis_grad = np.empty(n_visible, np.float64)
-    hid_grad = np.empty(n_hidden, np.float64)
-    sigma_grad = np.zeros(n_visible, np.float64)
-    args = (
-        X, data, indices, indptr, is_sparse, batch_bounds, W, vis_bias, hid_bias,
-        log_sigma, W_velocity, vis_velocity, hid_velocity, log_sigma_velocity,
-        chain_hidden, rng_state, float(learning_rate), float(momentum),
-        float(weight_decay), int(n_gibbs_steps), bool(persistent), bool(gaussian),
-        bool(learn_sigma), log_sigma_floor, float(max_log_sigma_step),
-        V, H, H_chain, recon, vis_grad, hid_grad, sigma_grad, int(n_blocks),
-    )  # fmt: skip
-    run_threads(rbm_epoch_kernel, args, min(int(n_threads), int(n_blocks)))
+    n_hidden, n_visible = W.shape
+    if float(momentum) != 0.0 and velocity is None:
+        raise ValueError("momentum != 0 needs the velocity buffers")
+    dense, csr = X if isinstance(X, tuple) else split_input(X)
+    max_batch = int(np.diff(bounds).max()) if bounds.size > 1 else 0
+    max_neg = chains[0].shape[0] if persistent else max_batch
+    rows = max_batch + max_neg
+    gauss = learn = None
+    if gaussian is not None:
+        gauss = gaussian.log_sigma
+        if gaussian.learn:
+            floor = gaussian.floor
+            if floor is None:
+                floor = np.full(n_visible, -np.inf, dtype)
+            ls_velocity = gaussian.velocity
+            if ls_velocity is None:
+                ls_velocity = np.zeros(n_visible, dtype)
+            learn = (
+                floor,
+                ls_velocity,
+                np.zeros(n_visible, np.float64),  # the log-sigma gradient
+                np.empty((rows, n_visible), dtype),  # H W, for that gradient
+                float(gaussian.max_step),
+            )
+    scratch = (
+        np.empty((rows, n_visible), dtype),  # V: [V_pos; V_neg]
+        np.empty((rows, n_hidden), dtype),  # H: [H_pos; H_neg]
+        np.empty((max_neg, n_hidden), dtype),  # the chains' working copy
+        np.empty(n_visible, np.float64),  # visible-bias gradient
+        np.empty(n_hidden, np.float64),  # hidden-bias gradient
+    )
+    state = (
+        dense,
+        csr,
+        bounds,
+        tuple(params),
+        None if float(momentum) == 0.0 else tuple(velocity),
+        gauss,
+        learn,
+        tuple(chains),
+        scratch,
+        (float(learning_rate), float(momentum), float(weight_decay)),
+        (int(n_gibbs_steps), bool(persistent), int(n_blocks)),
+    )
+    run_threads(rbm_epoch_kernel, (state,), min(int(n_threads), int(n_blocks)))
 
 
-# Column-block steps. With one block they run on the whole (C-contiguous)
-# arrays: numba types a column slice as non-contiguous, and the sigmoid and
-# copy loops over such slices cost 15 µs per minibatch of digits at batch 10.
+def split_input(X):
+    """``(dense, csr)`` for the kernels: a C-contiguous array and None, or
+    an empty ``(0, n_features)`` placeholder and ``(data, indices, indptr)``
+    of X as CSR with int64 indices."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        csr = (
+            np.ascontiguousarray(X.data),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.indptr, dtype=np.int64),
+        )
+        return np.empty((0, X.shape[1]), dtype=X.dtype), csr
+    return np.ascontiguousarray(X), None
+
+
+# Phases of a minibatch. Each is split into column blocks (products and
+# elementwise maths, RNG-free) or row blocks (draws: row r always uses
+# generator row r); a barrier follows each phase.
+_LOAD = 0  # data rows in (scaled if Gaussian); persistent chains copied
+_CD_START = 1  # CD: chains start from p(h | v_data) ...
+_CD_DRAW = 2  # ... and a draw from it
+_VISIBLE_PRE = 3  # V_neg = chains W + b
+_VISIBLE_DRAW = 4  # V_neg ~ p(v | chains)
+_HIDDEN_PRE = 5  # chains = V_neg Wᵀ + c (a middle Gibbs step)
+_HIDDEN_DRAW = 6  # chains ~ p(h | V_neg)
+_HIDDEN_PROBS = 7  # H = p(h | V), both phases; chains keep H_neg
+_GRADIENTS = 8  # chains' draw; visible (and log-sigma) gradients
+_UPDATE = 9  # hidden gradient and the parameter updates
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rbm_epoch_kernel(state, tid, n_threads, sync):
+    """The work of :func:`rbm_epoch` for thread ``tid`` of ``n_threads``:
+    every minibatch runs the same program of phases, each split into
+    blocks."""
+    bounds, gauss, chains, plan = state[2], state[5], state[7], state[10]
+    n_steps, persistent, n_blocks = plan
+    n_chains = chains[0].shape[0]
+    inv_sigma = np.ones(state[3][0].shape[1], state[3][0].dtype)
+    program = _minibatch_program(n_steps, persistent)
+    for i in range(bounds.size - 1):
+        start = bounds[i]
+        n_pos = bounds[i + 1] - start
+        n_neg = n_chains if persistent else n_pos
+        _inverse_sigma(gauss, inv_sigma)
+        batch = (start, n_pos, n_neg, inv_sigma)
+        for phase in program:
+            # The block-parallel loop, the one every phase goes through:
+            # this thread's blocks, then wait for the other threads (and
+            # leave if one of them failed).
+            for blk in range(tid, n_blocks, n_threads):
+                _run_block(phase, blk, n_blocks, batch, state)
+            if not barrier(sync, n_threads):
+                return
+
+
 @njit(inline="always")
-def _hidden_pre_(V, W, hid_bias, out, h0, h1, whole, probabilities):
-    """``out[:, h0:h1] = V @ W[h0:h1].T + c[h0:h1]``, then the sigmoid if
-    ``probabilities``."""
-    if whole:
-        hidden_preactivation(V, W, hid_bias, out)
-        if probabilities:
-            bernoulli_mean_(out)
+def _minibatch_program(n_steps, persistent):
+    """The phases of one minibatch, in order. (An array, not constants in
+    the code: numba compiles a function once per literal argument, so
+    calling ``_run_block`` with each phase constant would compile it once
+    per phase.)"""
+    program = np.empty(4 + 4 * n_steps, np.int64)
+    n = 0
+    program[n] = _LOAD
+    n += 1
+    if not persistent:
+        program[n] = _CD_START
+        program[n + 1] = _CD_DRAW
+        n += 2
+    for step in range(n_steps):
+        program[n] = _VISIBLE_PRE
+        program[n + 1] = _VISIBLE_DRAW
+        n += 2
+        if step < n_steps - 1:
+            program[n] = _HIDDEN_PRE
+            program[n + 1] = _HIDDEN_DRAW
+            n += 2
+    for phase in (_HIDDEN_PROBS, _GRADIENTS, _UPDATE):
+        program[n] = phase
+        n += 1
+    return program[:n]
+
+
+@njit(cache=True, nogil=True)
+def _inverse_sigma(log_sigma, inv_sigma):
+    if log_sigma is not None:
+        for c in range(inv_sigma.shape[0]):
+            inv_sigma[c] = np.exp(-log_sigma[c])
+
+
+@njit(inline="always")
+def _run_block(phase, blk, n_blocks, batch, state):
+    """Block ``blk`` of ``n_blocks`` of one phase of a minibatch."""
+    X, csr, _, params, velocity, gauss, learn, chains, scratch, hyper, plan = state
+    W = params[0]
+    n_hidden, n_visible = W.shape
+    start, n_pos, n_neg, inv_sigma = batch
+    persistent = plan[1]
+    V, H, H_chain = scratch[0], scratch[1], scratch[2]
+    chain_hidden, rng_state = chains
+    n_all = n_pos + n_neg
+    chain = H_chain[:n_neg]
+    h0, h1 = span(n_hidden, blk, n_blocks)
+    v0, v1 = span(n_visible, blk, n_blocks)
+    q0, q1 = span(n_neg, blk, n_blocks)
+    # (A run-time flag, not literals: see _minibatch_program.)
+    probabilities = phase != _HIDDEN_PRE
+    if phase == _LOAD:
+        r0, r1 = span(n_pos, blk, n_blocks)
+        _load_rows(X, csr, start + r0, start + r1, V[r0:r1])
+        _scale_rows(gauss, V[r0:r1], inv_sigma)
+        if persistent:
+            copy_2d(chain[q0:q1], chain_hidden[q0:q1])
+    elif phase == _CD_START:
+        _hidden_columns(V[:n_pos], W, params[2], H[:n_pos], h0, h1, probabilities)
+        copy_columns(chain, H[:n_pos], h0, h1)
+    elif phase == _CD_DRAW or (phase == _GRADIENTS and persistent):
+        target = chain if phase == _CD_DRAW else chain_hidden
+        bernoulli_sample_(target[q0:q1], rng_state[q0:q1])
+    elif phase == _VISIBLE_PRE:
+        _visible_columns(chain, W, params[1], V[n_pos:n_all], v0, v1)
+    elif phase == _VISIBLE_DRAW:
+        _visible_draw(gauss, V[n_pos + q0 : n_pos + q1], rng_state[q0:q1])
+    elif phase == _HIDDEN_PRE:
+        _hidden_columns(V[n_pos:n_all], W, params[2], chain, h0, h1, probabilities)
+    elif phase == _HIDDEN_DRAW:
+        bernoulli_mean_sample_(chain[q0:q1], rng_state[q0:q1])
+    elif phase == _HIDDEN_PROBS:
+        first = 0 if persistent else n_pos  # CD has the positive ones already
+        _hidden_columns(V[first:n_all], W, params[2], H[first:n_all], h0, h1,
+                        probabilities)  # fmt: skip
+        if persistent:
+            copy_columns(chain_hidden, H[n_pos:n_all], h0, h1)
+    if phase == _GRADIENTS:
+        _visible_gradients(V, H, params, learn, n_pos, n_neg, scratch[3], v0, v1)
+    elif phase == _UPDATE:
+        _hidden_gradient(H, n_pos, n_neg, scratch[4], h0, h1)
+        _update(params, velocity, gauss, learn, V[:n_all], H[:n_all], scratch,
+                hyper, h0, h1, v0, v1)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _load_rows(X, csr, start, stop, out):
+    """Copy rows ``start:stop`` of dense ``X`` or of CSR ``csr = (data,
+    indices, indptr)`` into the first ``stop - start`` rows of ``out``."""
+    n = stop - start
+    if csr is None:
+        copy_2d(out[:n], X[start:stop])
     else:
-        hidden_preactivation(V, W[h0:h1], hid_bias[h0:h1], out[:, h0:h1])
-        if probabilities:
-            bernoulli_mean_columns_(out, h0, h1)
+        data, indices, indptr = csr
+        for r in range(n):
+            for c in range(out.shape[1]):
+                out[r, c] = 0.0
+            for p in range(indptr[start + r], indptr[start + r + 1]):
+                out[r, indices[p]] = data[p]
 
 
-@njit(inline="always")
-def _visible_pre_(H, W, vis_bias, out, v0, v1, whole):
-    """``out[:, v0:v1] = H @ W[:, v0:v1] + b[v0:v1]``."""
-    if whole:
-        visible_preactivation(H, W, vis_bias, out)
+@njit(cache=True, nogil=True)
+def _scale_rows(log_sigma, V, inv_sigma):
+    """Gaussian units: data rows to scaled coordinates ``v / sigma``."""
+    if log_sigma is not None:
+        for r in range(V.shape[0]):
+            for c in range(V.shape[1]):
+                V[r, c] *= inv_sigma[c]
+
+
+@njit(cache=True, nogil=True)
+def _visible_draw(log_sigma, V, rng_state):
+    """Visible pre-activations -> samples (Bernoulli, or unit-variance
+    Gaussian in scaled coordinates)."""
+    if log_sigma is None:
+        bernoulli_mean_sample_(V, rng_state)
     else:
-        visible_preactivation(H, W[:, v0:v1], vis_bias[v0:v1], out[:, v0:v1])
+        unit_std = np.ones(V.shape[1], V.dtype)
+        gaussian_sample_(V, unit_std, rng_state)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _hidden_columns(V, W, hid_bias, out, h0, h1, probabilities):
+    """Columns ``h0:h1`` of ``out = V @ W.T + c``, then the sigmoid if
+    ``probabilities``. Loops run over whole C-contiguous rows (they
+    vectorise; loops over a column slice's rows do not), and the product
+    sees strided views, so ``gemm`` is compiled once per dtype."""
+    _fill_columns(out, hid_bias, h0, h1)
+    gemm(NO_TRANS, TRANS, 1.0, V[:, :], W[h0:h1, :], 1.0, out[:, h0:h1])
+    if probabilities:
+        bernoulli_mean_columns_(out, h0, h1)
+
+
+@njit(cache=True, nogil=True)
+def _visible_columns(H, W, vis_bias, out, v0, v1):
+    """Columns ``v0:v1`` of ``out = H @ W + b`` (as :func:`_hidden_columns`)."""
+    _fill_columns(out, vis_bias, v0, v1)
+    gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, v0:v1], 1.0, out[:, v0:v1])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_columns(out, row, c0, c1):
+    src = row[c0:c1]  # segments from 0 vectorise (_visible_gradients)
+    for r in range(out.shape[0]):
+        dst = out[r][c0:c1]
+        for k in range(src.shape[0]):
+            dst[k] = src[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _visible_gradients(V, H, params, learn, n_pos, n_neg, vis_grad, v0, v1):
+    """Columns ``v0:v1`` of the visible-bias gradient, and of the log-sigma
+    one when sigma is learned (both: positive minus negative phase mean)."""
+    pos_scale = 1.0 / n_pos
+    neg_scale = 1.0 / n_neg
+    n_all = n_pos + n_neg
+    if learn is not None:
+        # recon = H W (probabilities) for the interaction part of the
+        # log-sigma gradient, before H is rescaled in the update phase.
+        sigma_grad, recon = learn[2], learn[3]
+        W, vis_bias = params[0], params[1]
+        R = recon[:n_all, v0:v1]
+        R[:] = 0.0
+        gemm(NO_TRANS, NO_TRANS, 1.0, H[:n_all, :], W[:, v0:v1], 0.0, R)
+        for c in range(v0, v1):
+            sigma_grad[c] = 0.0
+        for r in range(n_all):
+            scale = pos_scale if r < n_pos else -neg_scale
+            for c in range(v0, v1):
+                v = V[r, c]
+                sigma_grad[c] += scale * v * (v - vis_bias[c] - recon[r, c])
+    # Loops over segments from index 0: loops from a run-time start do not
+    # vectorise (numba's negative-index wraparound stays in them).
+    grad = vis_grad[v0:v1]
+    grad[:] = 0.0
+    for r in range(n_pos):
+        row = V[r][v0:v1]
+        for k in range(grad.shape[0]):
+            grad[k] += row[k] * pos_scale
+    for r in range(n_pos, n_all):
+        row = V[r][v0:v1]
+        for k in range(grad.shape[0]):
+            grad[k] -= row[k] * neg_scale
 
 
 @njit(inline="always")
-def _weight_step_(H, V, learning_rate, beta, out, h0, h1, whole):
-    """``out[h0:h1] = beta * out[h0:h1] + lr * H[:, h0:h1]ᵀ V``."""
-    if whole:
-        matmul_add(True, False, learning_rate, H, V, beta, out)
-    else:
-        matmul_add(True, False, learning_rate, H[:, h0:h1], V, beta, out[h0:h1])
+def _hidden_gradient(H, n_pos, n_neg, hid_grad, h0, h1):
+    """Columns ``h0:h1`` of the hidden-bias gradient; the rows of ``H`` are
+    scaled (by ``1/B`` and ``-1/C``) so one product gives the ``W``
+    gradient."""
+    pos_scale = 1.0 / n_pos
+    neg_scale = 1.0 / n_neg
+    grad = hid_grad[h0:h1]  # segments from 0 vectorise (_visible_gradients)
+    grad[:] = 0.0
+    for r in range(n_pos + n_neg):
+        scale = pos_scale if r < n_pos else -neg_scale
+        row = H[r][h0:h1]
+        for k in range(grad.shape[0]):
+            row[k] *= scale
+            grad[k] += row[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _update(params, velocity, gauss, learn, V, H, scratch, hyper, h0, h1, v0, v1):
+    """Rows ``h0:h1`` of ``W``, and the biases' (and log sigmas') blocks,
+    one gradient step: plain, ``W ← (1 - lr·λ) W + lr ∇``, or with
+    momentum, ``Δ ← m Δ + lr (∇ - λ W)``, ``W ← W + Δ``."""
+    W, vis_bias, hid_bias = params
+    vis_grad, hid_grad = scratch[3], scratch[4]
+    learning_rate, momentum, weight_decay = hyper
+    decay = learning_rate * weight_decay
+    if velocity is None:
+        gemm(TRANS, NO_TRANS, learning_rate, H[:, h0:h1], V[:, :], 1.0 - decay,
+             W[h0:h1, :])  # fmt: skip
+        _add_scaled(vis_bias[v0:v1], learning_rate, vis_grad[v0:v1])
+        _add_scaled(hid_bias[h0:h1], learning_rate, hid_grad[h0:h1])
+        if learn is not None:
+            for c in range(v0, v1):
+                _sigma_step(learning_rate * learn[2][c], gauss, learn, c)
+        return
+    W_velocity, vis_velocity, hid_velocity = velocity
+    gemm(TRANS, NO_TRANS, learning_rate, H[:, h0:h1], V[:, :], momentum,
+         W_velocity[h0:h1, :])  # fmt: skip
+    for r in range(h0, h1):
+        for c in range(W.shape[1]):
+            W_velocity[r, c] -= decay * W[r, c]
+            W[r, c] += W_velocity[r, c]
+    _momentum_step(vis_bias[v0:v1], vis_velocity[v0:v1], momentum, learning_rate,
+                   vis_grad[v0:v1])  # fmt: skip
+    _momentum_step(hid_bias[h0:h1], hid_velocity[h0:h1], momentum, learning_rate,
+                   hid_grad[h0:h1])  # fmt: skip
+    if learn is not None:
+        ls_velocity, sigma_grad = learn[1], learn[2]
+        for c in range(v0, v1):
+            ls_velocity[c] = _sigma_step(
+                momentum * ls_velocity[c] + learning_rate * sigma_grad[c],
+                gauss, learn, c,
+            )  # fmt: skip
 
 
 @njit(inline="always")
-def _copy_columns_(dst, src, c0, c1):
-    """``dst[:, c0:c1] = src[:, c0:c1]`` (loops over whole rows' ranges)."""
-    for r in range(dst.shape[0]):
-        d = dst[r]
-        s = src[r]
-        for c in range(c0, c1):
-            d[c] = s[c]
+def _add_scaled(x, scale, g):
+    """``x += scale * g`` (segments from 0, see :func:`_visible_gradients`)."""
+    for k in range(x.shape[0]):
+        x[k] += scale * g[k]
 
 
 @njit(inline="always")
-def _clip_log_sigma_step(step, log_sigma, floor, c, max_step):
+def _momentum_step(x, velocity, momentum, learning_rate, g):
+    """``Δ ← m Δ + lr g``, ``x ← x + Δ`` on segments."""
+    for k in range(x.shape[0]):
+        velocity[k] = momentum * velocity[k] + learning_rate * g[k]
+        x[k] += velocity[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sigma_step(step, log_sigma, learn, c):
+    """``log_sigma[c] += step``, the step clipped to ``±max_step`` and the
+    result to the floor; returns the step taken."""
+    floor, max_step = learn[0], learn[4]
     step = min(max(step, -max_step), max_step)
     log_sigma[c] += step
     if log_sigma[c] < floor[c]:
         log_sigma[c] = floor[c]
         return 0.0
     return step
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def rbm_epoch_kernel(
-    X,
-    data,
-    indices,
-    indptr,
-    is_sparse,
-    batch_bounds,
-    W,
-    vis_bias,
-    hid_bias,
-    log_sigma,
-    W_velocity,
-    vis_velocity,
-    hid_velocity,
-    log_sigma_velocity,
-    chain_hidden,
-    rng_state,
-    learning_rate,
-    momentum,
-    weight_decay,
-    n_gibbs_steps,
-    persistent,
-    gaussian,
-    learn_sigma,
-    log_sigma_floor,
-    max_log_sigma_step,
-    V,
-    H,
-    H_chain,
-    recon,
-    vis_grad,
-    hid_grad,
-    sigma_grad,
-    n_blocks,
-    tid,
-    n_threads,
-    sync,
-):
-    """The work of :func:`rbm_epoch` for thread ``tid`` of ``n_threads``.
-
-    ``V``, ``H``, ``H_chain``, ``recon`` and the ``*_grad`` vectors are
-    shared scratch.  Each step of a minibatch is split into ``n_blocks``
-    blocks, of hidden or visible columns for products and elementwise maths
-    (each RNG-free), or of rows for draws (row ``r`` always uses generator
-    row ``r``); thread ``tid`` runs blocks ``tid, tid + n_threads, ...`` and
-    the threads meet at a barrier wherever a step reads what another block
-    of the previous step wrote.
-    """
-    n_hidden, n_visible = W.shape
-    n_chains = chain_hidden.shape[0]
-    dtype = W.dtype
-    inv_sigma = np.ones(n_visible, dtype)
-    unit_std = np.ones(n_visible, dtype)
-    use_momentum = momentum != 0.0
-    decay = learning_rate * weight_decay
-    whole = n_blocks == 1
-
-    for i in range(batch_bounds.size - 1):
-        start = batch_bounds[i]
-        n_pos = batch_bounds[i + 1] - start
-        n_neg = n_chains if persistent else n_pos
-        n_all = n_pos + n_neg
-        first = 0 if persistent else n_pos  # rows of H the last phase fills
-        V_pos = V[:n_pos]
-        V_neg = V[n_pos:n_all]
-        H_pos = H[:n_pos]
-        H_neg = H[n_pos:n_all]
-        chain = H_chain[:n_neg]
-        if gaussian:
-            for c in range(n_visible):
-                inv_sigma[c] = np.exp(-log_sigma[c])
-
-        # Data rows in (scaled if Gaussian); persistent chains copied.
-        for blk in range(tid, n_blocks, n_threads):
-            r0, r1 = span(n_pos, blk, n_blocks)
-            load_rows(X, data, indices, indptr, is_sparse, start + r0, start + r1,
-                      V_pos[r0:r1])  # fmt: skip
-            if gaussian:
-                _scale_columns(V_pos[r0:r1], inv_sigma)
-            if persistent:
-                q0, q1 = span(n_neg, blk, n_blocks)
-                copy_2d(chain[q0:q1], chain_hidden[q0:q1])
-        if not barrier(sync, n_threads):
-            return
-
-        if not persistent:  # CD: the chains start from h ~ p(h | v_data)
-            for blk in range(tid, n_blocks, n_threads):
-                h0, h1 = span(n_hidden, blk, n_blocks)
-                _hidden_pre_(V_pos, W, hid_bias, H_pos, h0, h1, whole, True)
-                _copy_columns_(chain, H_pos, h0, h1)
-            if not barrier(sync, n_threads):
-                return
-            for blk in range(tid, n_blocks, n_threads):
-                q0, q1 = span(n_neg, blk, n_blocks)
-                bernoulli_sample_(chain[q0:q1], rng_state[q0:q1])
-            if not barrier(sync, n_threads):
-                return
-
-        for step in range(n_gibbs_steps):
-            for blk in range(tid, n_blocks, n_threads):
-                v0, v1 = span(n_visible, blk, n_blocks)
-                _visible_pre_(chain, W, vis_bias, V_neg, v0, v1, whole)
-            if not barrier(sync, n_threads):
-                return
-            for blk in range(tid, n_blocks, n_threads):
-                q0, q1 = span(n_neg, blk, n_blocks)
-                visible_sample_(V_neg[q0:q1], gaussian, unit_std, rng_state[q0:q1])
-            if not barrier(sync, n_threads):
-                return
-            if step < n_gibbs_steps - 1:
-                for blk in range(tid, n_blocks, n_threads):
-                    h0, h1 = span(n_hidden, blk, n_blocks)
-                    _hidden_pre_(V_neg, W, hid_bias, chain, h0, h1, whole, False)
-                if not barrier(sync, n_threads):
-                    return
-                for blk in range(tid, n_blocks, n_threads):
-                    q0, q1 = span(n_neg, blk, n_blocks)
-                    bernoulli_mean_sample_(chain[q0:q1], rng_state[q0:q1])
-                if not barrier(sync, n_threads):
-                    return
-
-        # Hidden probabilities: both phases in one product when persistent
-        # (for CD the positive ones are already there).
-        for blk in range(tid, n_blocks, n_threads):
-            h0, h1 = span(n_hidden, blk, n_blocks)
-            _hidden_pre_(V[first:n_all], W, hid_bias, H[first:n_all], h0, h1,
-                         whole, True)  # fmt: skip
-            if persistent:
-                _copy_columns_(chain_hidden, H_neg, h0, h1)
-        if not barrier(sync, n_threads):
-            return
-
-        pos_scale = 1.0 / n_pos
-        neg_scale = 1.0 / n_neg
-        for blk in range(tid, n_blocks, n_threads):
-            if persistent:
-                q0, q1 = span(n_neg, blk, n_blocks)
-                bernoulli_sample_(chain_hidden[q0:q1], rng_state[q0:q1])
-            v0, v1 = span(n_visible, blk, n_blocks)
-            if learn_sigma:
-                # recon = H W (probabilities) for the interaction part of the
-                # log-sigma gradient, before H is rescaled below.
-                R = recon[:n_all, v0:v1]
-                R[:] = 0.0
-                matmul_add(False, False, 1.0, H[:n_all], W[:, v0:v1], 0.0, R)
-                for c in range(v0, v1):
-                    sigma_grad[c] = 0.0
-                for r in range(n_all):
-                    scale = pos_scale if r < n_pos else -neg_scale
-                    for c in range(v0, v1):
-                        v = V[r, c]
-                        sigma_grad[c] += scale * v * (v - vis_bias[c] - recon[r, c])
-            for c in range(v0, v1):
-                vis_grad[c] = 0.0
-            for r in range(n_pos):
-                for c in range(v0, v1):
-                    vis_grad[c] += V_pos[r, c] * pos_scale
-            for r in range(n_neg):
-                for c in range(v0, v1):
-                    vis_grad[c] -= V_neg[r, c] * neg_scale
-        if learn_sigma:  # the rescaling below writes what recon read
-            if not barrier(sync, n_threads):
-                return
-
-        for blk in range(tid, n_blocks, n_threads):
-            # Hidden-bias gradient, then H rows scaled so one product gives
-            # this block's rows of the W gradient.
-            h0, h1 = span(n_hidden, blk, n_blocks)
-            for c in range(h0, h1):
-                hid_grad[c] = 0.0
-            for r in range(n_pos):
-                for c in range(h0, h1):
-                    H_pos[r, c] *= pos_scale
-                    hid_grad[c] += H_pos[r, c]
-            for r in range(n_neg):
-                for c in range(h0, h1):
-                    H_neg[r, c] *= -neg_scale
-                    hid_grad[c] += H_neg[r, c]
-            v0, v1 = span(n_visible, blk, n_blocks)
-            if use_momentum:
-                _weight_step_(H[:n_all], V[:n_all], learning_rate, momentum,
-                              W_velocity, h0, h1, whole)  # fmt: skip
-                for r in range(h0, h1):
-                    for c in range(n_visible):
-                        W_velocity[r, c] -= decay * W[r, c]
-                        W[r, c] += W_velocity[r, c]
-                for c in range(v0, v1):
-                    vis_velocity[c] = (
-                        momentum * vis_velocity[c] + learning_rate * vis_grad[c]
-                    )
-                    vis_bias[c] += vis_velocity[c]
-                for c in range(h0, h1):
-                    hid_velocity[c] = (
-                        momentum * hid_velocity[c] + learning_rate * hid_grad[c]
-                    )
-                    hid_bias[c] += hid_velocity[c]
-                if learn_sigma:
-                    for c in range(v0, v1):
-                        log_sigma_velocity[c] = _clip_log_sigma_step(
-                            momentum * log_sigma_velocity[c]
-                            + learning_rate * sigma_grad[c],
-                            log_sigma, log_sigma_floor, c, max_log_sigma_step,
-                        )  # fmt: skip
-            else:
-                _weight_step_(H[:n_all], V[:n_all], learning_rate, 1.0 - decay, W,
-                              h0, h1, whole)  # fmt: skip
-                for c in range(v0, v1):
-                    vis_bias[c] += learning_rate * vis_grad[c]
-                for c in range(h0, h1):
-                    hid_bias[c] += learning_rate * hid_grad[c]
-                if learn_sigma:
-                    for c in range(v0, v1):
-                        _clip_log_sigma_step(
-                            learning_rate * sigma_grad[c],
-                            log_sigma, log_sigma_floor, c, max_log_sigma_step,
-                        )  # fmt: skip
-        if not barrier(sync, n_threads):
-            return
-
-
-#: Rows per block of the row-parallel inference functions below.
-_ROW_BLOCK = 1024
-
-
-def _row_threads(n_rows, n_threads):
-    return max(1, min(int(n_threads), -(-n_rows // _ROW_BLOCK)))
-
-
-def hidden_probabilities(V, W, hid_bias, n_threads=1):
-    """``sigmoid(V @ W.T + c)`` for dense C-contiguous ``V`` of ``W``'s dtype.
-
-    Rows go in fixed blocks of ``_ROW_BLOCK``, shared out to ``n_threads``
-    threads (one product per block), so the result does not depend on the
-    thread count. BLAS runs on one thread (the estimators pin it).
-    """
-    out = np.empty((V.shape[0], W.shape[0]), W.dtype)
-    args = (V, W, hid_bias, out)
-    run_threads(_hidden_probabilities_kernel, args, _row_threads(len(V), n_threads))
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _hidden_probabilities_kernel(V, W, hid_bias, out, tid, n_threads, sync):
-    n = V.shape[0]
-    for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
-        stop = min(n, start + _ROW_BLOCK)
-        hidden_preactivation(V[start:stop], W, hid_bias, out[start:stop])
-        bernoulli_mean_(out[start:stop])
-
-
-def free_energies(V, W, vis_bias, hid_bias, gaussian, n_threads=1):
-    """:func:`~._layers.rbm_free_energy` of every row of dense ``V``, rows in
-    fixed blocks shared out to ``n_threads`` threads (as
-    :func:`hidden_probabilities`)."""
-    out = np.empty(V.shape[0], np.float64)
-    args = (V, W, vis_bias, hid_bias, bool(gaussian), out)
-    run_threads(_free_energies_kernel, args, _row_threads(len(V), n_threads))
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _free_energies_kernel(
-    V, W, vis_bias, hid_bias, gaussian, out, tid, n_threads, sync
-):
-    n = V.shape[0]
-    for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
-        stop = min(n, start + _ROW_BLOCK)
-        copy_1d(
-            out[start:stop],
-            rbm_free_energy(V[start:stop], W, vis_bias, hid_bias, gaussian),
-        )
-
-
-#: Rows per block of the row-parallel Gibbs sampler.
-_GIBBS_BLOCK = 128
-
-
-def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=1):
-    """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``
-    (see :func:`_rbm_gibbs_block`).
-
-    Rows go in fixed blocks of ``_GIBBS_BLOCK`` shared out to ``n_threads``
-    threads; row ``r`` draws from generator row ``r``, so the samples do not
-    depend on the thread count.
-    """
-    out = np.empty((V.shape[0], W.shape[1]), W.dtype)
-    n_blocks = -(-V.shape[0] // _GIBBS_BLOCK)
-    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), bool(gaussian), out)
-    run_threads(_rbm_gibbs_kernel, args, max(1, min(int(n_threads), n_blocks)))
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_threads,
-                      sync):  # fmt: skip
-    n = V.shape[0]
-    for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
-        stop = min(n, start + _GIBBS_BLOCK)
-        samples = _rbm_gibbs_block(
-            V[start:stop], W, b, c, rng_state[start:stop], n_steps, gaussian
-        )
-        copy_2d(out[start:stop], samples)
-
-
-@njit(cache=True, nogil=True)
-def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
-    """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
-
-    Returns the last visible samples (dtype of ``W``): binary, or for
-    Gaussian units real values in scaled coordinates (``V`` and
-    ``vis_bias`` scaled too).
-    """
-    n, n_visible = V.shape
-    n_hidden = W.shape[0]
-    v = np.empty((n, n_visible), W.dtype)
-    for r in range(n):
-        for c in range(n_visible):
-            v[r, c] = V[r, c]
-    h = np.empty((n, n_hidden), W.dtype)
-    unit_std = np.ones(n_visible, W.dtype)
-    for _ in range(n_steps):
-        hidden_preactivation(v, W, hid_bias, h)
-        bernoulli_mean_sample_(h, rng_state)
-        visible_preactivation(h, W, vis_bias, v)
-        visible_sample_(v, gaussian, unit_std, rng_state)
-    return v
-
-
-@njit(cache=True, nogil=True)
-def random_binary(n_rows, n_cols, dtype_like, rng_state):
-    """``(n_rows, n_cols)`` fair coin flips (dtype of ``dtype_like``)."""
-    out = np.full((n_rows, n_cols), 0.5, dtype_like.dtype)
-    bernoulli_sample_(out, rng_state)
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def rbm_monitor(V, V_flip, W, vis_bias, hid_bias, gaussian, sigma):
-    """Per-epoch monitoring on rows ``V`` (dense; scaled if Gaussian).
-
-    Returns ``(pseudo_log_likelihood, reconstruction_error)``: the mean of
-    ``n_features * log sigmoid(F(V_flip) - F(V))`` (``V_flip`` differs from
-    ``V`` in one feature per row; NaN for Gaussian units, where no flip
-    exists) and the mean squared error, in data units, of the mean-field
-    reconstruction ``E[v | E[h | v]]``.
-
-    Two products in all: the hidden pre-activations of ``V`` serve both
-    free energies (a flipped row's differ by the flipped columns of ``W``)
-    and the reconstruction.
-    """
-    n, n_visible = V.shape
-    n_hidden = W.shape[0]
-    pre = np.empty((n, n_hidden), W.dtype)
-    hidden_preactivation(V, W, hid_bias, pre)
-    pll = np.nan
-    if not gaussian:
-        fe = np.empty(n, np.float64)
-        fe_flip = np.empty(n, np.float64)
-        visible_energy_term(V, vis_bias, False, fe)
-        visible_energy_term(V_flip, vis_bias, False, fe_flip)
-        tmp = np.empty(n_hidden, np.float64)
-        pre_flip = np.empty(n_hidden, np.float64)
-        pll = 0.0
-        for r in range(n):
-            fe[r] -= softplus_sum(pre[r], 1.0, tmp)
-            for j in range(n_hidden):
-                pre_flip[j] = pre[r, j]
-            for c in range(n_visible):
-                delta = V_flip[r, c] - V[r, c]
-                if delta != 0.0:
-                    for j in range(n_hidden):
-                        pre_flip[j] += delta * W[j, c]
-            fe_flip[r] -= softplus_sum(pre_flip, 1.0, tmp)
-            pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))
-        pll /= n
-    bernoulli_mean_(pre)
-    R = np.empty((n, n_visible), W.dtype)
-    visible_preactivation(pre, W, vis_bias, R)
-    visible_mean_(R, gaussian)
-    err = 0.0
-    for r in range(n):
-        for c in range(n_visible):
-            d = (V[r, c] - R[r, c]) * sigma[c]
-            err += d * d
-    return pll, err / (n * n_visible)

@@ -31,11 +31,8 @@ results at zero temperature; at a positive temperature the Glauber
 probabilities come from the exact field instead of a rounded one, which
 changes a draw with probability about 1e-16.
 
-Products go through the serial BLAS ``gemm`` bridge, not ``matmul_add``:
-a cached kernel that calls a ``parallel=True`` function (``matmul_add``
-calls one) and was compiled in a process that loaded that function from
-the cache segfaults when it is itself loaded from the cache (numba issue
-#8578; reproduced here with numba 0.68 by editing this module).
+Products go through the serial BLAS ``gemm`` bridge of :mod:`._blas` (see
+there why no kernel is ``parallel=True``).
 
 Random numbers come from one xoshiro256** row per probe
 (:mod:`skebm._kernels._rng`).  Asynchronous recall draws a fresh random unit
@@ -46,10 +43,11 @@ each unit update also draws one uniform.
 import numpy as np
 from numba import njit
 
-from ._blas import gemm
+from ._arrays import copy_1d
+from ._blas import NO_TRANS, TRANS, gemm
 from ._layers import sigmoid
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
-from ._sync import copy_1d, run_threads
+from ._sync import run_threads
 
 #: Relative size of a local field treated as zero (a tie).  A nonzero
 #: Hebbian field is at least 1/N in absolute value while a row of weights
@@ -140,7 +138,7 @@ def hebbian_update_(W, S):
     ``S`` holds bipolar patterns as rows; ``W`` is ``(N, N)`` float64.
     """
     N = S.shape[1]
-    gemm(True, False, 1.0 / N, S, S, 1.0, W)
+    gemm(TRANS, NO_TRANS, 1.0 / N, S[:, :], S[:, :], 1.0, W[:, :])
     for i in range(N):
         W[i, i] = 0.0
 
@@ -317,12 +315,14 @@ def hopfield_recall(
     if factor is None:
         factor = np.empty((0, N))
     n_blocks = -(-S.shape[0] // _PROBE_BLOCK)
-    args = (
-        W, rows, factor, fields_like, unit, counts is not None, S, rng_state,
-        bool(synchronous), float(temperature), int(max_iter), n_iter,
-        converged, tol,
-    )  # fmt: skip
-    run_threads(hopfield_recall_kernel, args, max(1, min(int(n_threads), n_blocks)))
+    model = (W, rows, factor, fields_like, float(unit), counts is not None, float(tol))
+    probes = (S, rng_state, n_iter, converged)
+    dynamics = (bool(synchronous), float(temperature), int(max_iter))
+    run_threads(
+        hopfield_recall_kernel,
+        (model, probes, dynamics),
+        max(1, min(int(n_threads), n_blocks)),
+    )
 
 
 def hebbian_counts(W, n_patterns):
@@ -375,122 +375,123 @@ def _initial_fields(W, factor, unit, integer, S, H, F, M):
     rank) or within rounding of them (``unit S W``)."""
     r = factor.shape[0]
     if r > 0:
-        gemm(False, True, 1.0, S, factor, 0.0, M)
-        gemm(False, False, 1.0, M, factor, 0.0, H)
+        gemm(NO_TRANS, TRANS, 1.0, S[:, :], factor[:, :], 0.0, M[:, :])
+        gemm(NO_TRANS, NO_TRANS, 1.0, M[:, :], factor[:, :], 0.0, H[:, :])
         for p in range(S.shape[0]):
             for j in range(S.shape[1]):
                 H[p, j] -= r * S[p, j]
     else:
-        gemm(False, False, unit, S, W, 0.0, H)
+        gemm(NO_TRANS, NO_TRANS, unit, S[:, :], W[:, :], 0.0, H[:, :])
     for p in range(S.shape[0]):
         for j in range(S.shape[1]):
             F[p, j] = round(H[p, j]) if integer else H[p, j]
 
 
 @njit(cache=True, nogil=True)
-def hopfield_recall_kernel(
-    W,
-    rows,
-    factor,
-    fields_like,
-    unit,
-    integer,
-    S,
-    rng_state,
-    synchronous,
-    temperature,
-    max_iter,
-    n_iter,
-    converged,
-    tol,
-    tid,
-    n_threads,
-    sync,
-):
+def hopfield_recall_kernel(model, probes, dynamics, tid, n_threads, sync):
     """:func:`hopfield_recall` for the probe blocks of thread ``tid``.
 
-    Flips add rows of ``rows`` (``W`` itself, or integer counts with
-    ``W = rows / unit``, then ``integer``) to fields of ``fields_like``'s
-    dtype; ``tol`` is the tie tolerance in units of ``rows``; ``sync``
-    unused: the threads never wait for each other.
+    ``model = (W, rows, factor, fields_like, unit, integer, tol)``: flips
+    add rows of ``rows`` (``W`` itself, or integer counts with ``W = rows /
+    unit``, then ``integer``) to fields of ``fields_like``'s dtype; ``tol``
+    is the tie tolerance in units of ``rows``. ``probes = (S, rng_state,
+    n_iter, converged)``; ``dynamics = (synchronous, temperature,
+    max_iter)``. ``sync`` unused: the threads never wait for each other.
     """
+    W, rows, factor, fields_like, unit, integer, tol = model
+    S = probes[0]
     n, N = S.shape
-    stochastic = temperature > 0.0
-    beta2 = 2.0 / (unit * temperature) if stochastic else 0.0
     b = min(n, _PROBE_BLOCK)
     H = np.empty((b, N))
     M = np.empty((b, factor.shape[0]))
     fields = np.empty((b, N), fields_like.dtype)
     two = np.empty(1, fields_like.dtype)  # 2 in the fields' dtype
     two[0] = 2
-    order = np.empty(N, dtype=np.int64)
-    changed = np.empty(N, dtype=np.int64)
-    previous = np.empty(N, dtype=np.int64)
+    scratch = (
+        np.empty(N, dtype=np.int64),  # the update order
+        np.empty(N, dtype=np.int64),  # units changed in this step ...
+        np.empty(N, dtype=np.int64),  # ... and in the one before
+        two,
+    )
     for start in range(tid * _PROBE_BLOCK, n, n_threads * _PROBE_BLOCK):
         stop = min(n, start + _PROBE_BLOCK)
         k = stop - start
         Fb = fields[:k]
         _initial_fields(W, factor, unit, integer, S[start:stop], H[:k], Fb, M[:k])
         for r in range(start, stop):
-            s = S[r]
-            h = Fb[r - start]
-            s0, s1, s2, s3 = load_row(rng_state, r)
-            for i in range(N):
-                order[i] = i
-            n_iter[r] = 0
-            converged[r] = False
-            n_previous = -1
-            for sweep in range(max_iter):
-                n_changed = 0
-                if not synchronous:
-                    if not stochastic and _is_fixed_point(s, h, tol):
-                        # a sweep in any order would change nothing: skip
-                        # drawing its order
-                        n_iter[r] = sweep + 1
-                        converged[r] = True
-                        break
-                    s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
-                    for t in range(N):
-                        i = order[t]
-                        new, s0, s1, s2, s3 = _unit_update(
-                            h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
-                        )
-                        if new != s[i]:
-                            s[i] = new
-                            n_changed += 1
-                            _add_row(h, rows, i, two[0] if new > 0 else -two[0])
-                else:
-                    for i in range(N):
-                        new, s0, s1, s2, s3 = _unit_update(
-                            h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
-                        )
-                        if new != s[i]:
-                            changed[n_changed] = i
-                            n_changed += 1
-                    for c in range(n_changed):
-                        i = changed[c]
-                        s[i] = -s[i]
-                        _add_row(h, rows, i, two[0] if s[i] > 0 else -two[0])
+            _recall_probe(r, Fb[r - start], rows, probes, dynamics, unit, tol,
+                          scratch)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
+    """Run the dynamics of probe ``r`` (fields ``h``) to its end."""
+    S, rng_state, n_iter, converged = probes
+    synchronous, temperature, max_iter = dynamics
+    order, changed, previous, two = scratch
+    s = S[r]
+    N = s.shape[0]
+    stochastic = temperature > 0.0
+    beta2 = 2.0 / (unit * temperature) if stochastic else 0.0
+    s0, s1, s2, s3 = load_row(rng_state, r)
+    for i in range(N):
+        order[i] = i
+    n_iter[r] = 0
+    converged[r] = False
+    n_previous = -1
+    for sweep in range(max_iter):
+        n_changed = 0
+        if not synchronous:
+            if not stochastic and _is_fixed_point(s, h, tol):
+                # a sweep in any order would change nothing: skip drawing
+                # its order
                 n_iter[r] = sweep + 1
-                if n_changed == 0:
-                    converged[r] = True
-                    if not stochastic:
-                        break
-                else:
-                    converged[r] = False
-                if synchronous and not stochastic:
-                    if n_changed == n_previous:
-                        cycle = True
-                        for c in range(n_changed):
-                            if changed[c] != previous[c]:
-                                cycle = False
-                                break
-                        if cycle:
-                            break
-                    for c in range(n_changed):
-                        previous[c] = changed[c]
-                    n_previous = n_changed
-            store_row(rng_state, r, s0, s1, s2, s3)
+                converged[r] = True
+                break
+            s0, s1, s2, s3 = _shuffle(order, s0, s1, s2, s3)
+            for t in range(N):
+                i = order[t]
+                new, s0, s1, s2, s3 = _unit_update(
+                    h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
+                )
+                if new != s[i]:
+                    s[i] = new
+                    n_changed += 1
+                    _add_row(h, rows, i, two[0] if new > 0 else -two[0])
+        else:
+            for i in range(N):
+                new, s0, s1, s2, s3 = _unit_update(
+                    h[i], s[i], stochastic, beta2, tol, s0, s1, s2, s3
+                )
+                if new != s[i]:
+                    changed[n_changed] = i
+                    n_changed += 1
+            for c in range(n_changed):
+                i = changed[c]
+                s[i] = -s[i]
+                _add_row(h, rows, i, two[0] if s[i] > 0 else -two[0])
+        n_iter[r] = sweep + 1
+        if n_changed == 0:
+            converged[r] = True
+            if not stochastic:
+                break
+        else:
+            converged[r] = False
+        if synchronous and not stochastic:
+            if n_changed == n_previous and _same_units(changed, previous, n_changed):
+                break  # a 2-cycle
+            for c in range(n_changed):
+                previous[c] = changed[c]
+            n_previous = n_changed
+    store_row(rng_state, r, s0, s1, s2, s3)
+
+
+@njit(cache=True, nogil=True)
+def _same_units(changed, previous, n_changed):
+    for c in range(n_changed):
+        if changed[c] != previous[c]:
+            return False
+    return True
 
 
 # ------------------------------------------------------ modern Hopfield
@@ -536,9 +537,9 @@ def modern_hopfield_retrieve(X, Q, beta, max_iter, tol, n_iter, converged):
             k = min(n_active, b0 + block) - b0
             for t in range(k):
                 copy_1d(Qa[t], Q[active[b0 + t]])
-            gemm(False, True, beta, Qa[:k], X, 0.0, A[:k])
+            gemm(NO_TRANS, TRANS, beta, Qa[:k, :], X[:, :], 0.0, A[:k, :])
             _softmax_rows_(A[:k])
-            gemm(False, False, 1.0, A[:k], X, 0.0, Qn[:k])
+            gemm(NO_TRANS, NO_TRANS, 1.0, A[:k, :], X[:, :], 0.0, Qn[:k, :])
             for t in range(k):
                 r = active[b0 + t]
                 change = 0.0

@@ -31,7 +31,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._blas import matmul_add
+from ._arrays import fill_rows
+from ._blas import NO_TRANS, TRANS, gemm
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._vmath import (
     _ONE_F32,
@@ -89,30 +90,25 @@ def softplus(x):
 
 
 @njit(cache=True, nogil=True)
-def fill_rows(out, bias):
-    """Set every row of ``out`` to ``bias``."""
-    for r in range(out.shape[0]):
-        for c in range(out.shape[1]):
-            out[r, c] = bias[c]
-
-
-@njit(cache=True, nogil=True)
 def hidden_preactivation(V, W, hid_bias, out):
     """``out = V @ W.T + hid_bias`` (W has shape (n_hidden, n_visible))."""
     fill_rows(out, hid_bias)
-    matmul_add(False, True, 1.0, V, W, 1.0, out)
+    gemm(NO_TRANS, TRANS, 1.0, V[:, :], W[:, :], 1.0, out[:, :])
 
 
 @njit(cache=True, nogil=True)
 def visible_preactivation(H, W, vis_bias, out):
     """``out = H @ W + vis_bias``."""
     fill_rows(out, vis_bias)
-    matmul_add(False, False, 1.0, H, W, 1.0, out)
+    gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, :], 1.0, out[:, :])
 
 
 @njit(inline="always")
-def _sigmoid_row_(row, c0, c1):
-    for c in range(c0, c1):
+def _sigmoid_(row):
+    """In place on a contiguous 1-d array. Loops index from 0: a loop from a
+    run-time start does not vectorise (numba's negative-index wraparound
+    stays in it)."""
+    for c in range(row.shape[0]):
         row[c] = sigmoid(row[c])
 
 
@@ -120,7 +116,7 @@ def _sigmoid_row_(row, c0, c1):
 def bernoulli_mean_(pre):
     """In place: pre-activations -> ``p(u = 1 | pre)``."""
     for r in range(pre.shape[0]):
-        _sigmoid_row_(pre[r], 0, pre.shape[1])
+        _sigmoid_(pre[r])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -129,7 +125,7 @@ def bernoulli_mean_columns_(pre, c0, c1):
     C-contiguous array: loops over a column range of its rows vectorise,
     loops over the rows of a column slice do not."""
     for r in range(pre.shape[0]):
-        _sigmoid_row_(pre[r], c0, c1)
+        _sigmoid_(pre[r][c0:c1])
 
 
 @njit(cache=True, nogil=True)
@@ -149,12 +145,20 @@ def bernoulli_mean_sample_(pre, state):
     sigmoid pass, then the draws)."""
     for r in range(pre.shape[0]):
         row = pre[r]
-        _sigmoid_row_(row, 0, row.shape[0])
+        _sigmoid_(row)
         s0, s1, s2, s3 = load_row(state, r)
         for c in range(row.shape[0]):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             row[c] = 1.0 if u64_to_unit(x) < row[c] else 0.0
         store_row(state, r, s0, s1, s2, s3)
+
+
+@njit(cache=True, nogil=True)
+def random_binary(n_rows, n_cols, dtype_like, rng_state):
+    """``(n_rows, n_cols)`` fair coin flips (dtype of ``dtype_like``)."""
+    out = np.full((n_rows, n_cols), 0.5, dtype_like.dtype)
+    bernoulli_sample_(out, rng_state)
+    return out
 
 
 @njit(inline="always")
@@ -236,11 +240,22 @@ def bernoulli_free_energy_term(pre, out):
         out[r] -= softplus_sum(pre[r], 1.0, tmp)
 
 
-@njit(cache=True, nogil=True)
-def visible_energy_term(V, vis_bias, gaussian, out):
-    """``out[r] =`` the visible layer's own energy: ``-v·b`` (Bernoulli) or
-    ``sum_i (v'_i - a'_i)² / 2`` (Gaussian, scaled coordinates)."""
-    for r in range(V.shape[0]):
+@njit(cache=True, nogil=True, error_model="numpy")
+def rbm_free_energy(V, W, vis_bias, hid_bias, gaussian):
+    """Free energy ``F(v) = E_vis(v) - sum_j softplus(c_j + W_j·v)`` per row.
+
+    ``E_vis`` is ``-v·b`` for Bernoulli visible units and ``|v' - a'|² / 2``
+    for Gaussian ones (``V`` and ``vis_bias`` in scaled coordinates). Dense
+    ``V`` only; returned in float64 whatever the model's dtype. One
+    function (with the product), so that a first ``score_samples`` compiles
+    little beyond what ``transform`` has.
+    """
+    n = V.shape[0]
+    out = np.empty(n, np.float64)
+    pre = np.empty((n, W.shape[0]), W.dtype)
+    hidden_preactivation(V, W, hid_bias, pre)
+    tmp = np.empty(W.shape[0], np.float64)
+    for r in range(n):
         acc = 0.0
         if gaussian:
             for c in range(V.shape[1]):
@@ -249,21 +264,5 @@ def visible_energy_term(V, vis_bias, gaussian, out):
         else:
             for c in range(V.shape[1]):
                 acc -= V[r, c] * vis_bias[c]
-        out[r] = acc
-
-
-@njit(cache=True, nogil=True)
-def rbm_free_energy(V, W, vis_bias, hid_bias, gaussian):
-    """Free energy ``F(v) = E_vis(v) - sum_j softplus(c_j + W_j·v)`` per row.
-
-    ``E_vis`` is ``-v·b`` for Bernoulli visible units and ``|v' - a'|² / 2``
-    for Gaussian ones (``V`` and ``vis_bias`` in scaled coordinates). Dense
-    ``V`` only; returned in float64 whatever the model's dtype.
-    """
-    n = V.shape[0]
-    out = np.empty(n, np.float64)
-    visible_energy_term(V, vis_bias, gaussian, out)
-    pre = np.empty((n, W.shape[0]), W.dtype)
-    hidden_preactivation(V, W, hid_bias, pre)
-    bernoulli_free_energy_term(pre, out)
+        out[r] = acc - softplus_sum(pre[r], 1.0, tmp)
     return out

@@ -34,7 +34,7 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def xoshiro_step(s0, s1, s2, s3):
     """One xoshiro256** step on a state held in locals (registers).
 
@@ -52,19 +52,19 @@ def xoshiro_step(s0, s1, s2, s3):
     return result, s0, s1, s2, s3
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def u64_to_unit(x):
     """Uniform double in [0, 1) from the top 53 bits of ``x``."""
     return float(x >> np.uint64(11)) * _U53
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def load_row(state, row):
     """Generator ``row``'s four state words, into locals (registers)."""
     return state[row, 0], state[row, 1], state[row, 2], state[row, 3]
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def store_row(state, row, s0, s1, s2, s3):
     """Write locals back as generator ``row``'s state (see :func:`load_row`)."""
     state[row, 0] = s0

@@ -153,7 +153,7 @@ def barrier(sync, n_threads):
     return atomic_load(sync, 2) == 0
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def span(n, block, n_blocks):
     """Bounds of block ``block`` of ``n_blocks`` near-equal parts of ``n``."""
     return (block * n) // n_blocks, ((block + 1) * n) // n_blocks
@@ -245,21 +245,3 @@ def run_threads(kernel, args, n_threads):
         _release_extra(extra)
     if errors:
         raise errors[0]
-
-
-# Copies as explicit loops: numba compiles an array-to-array slice
-# assignment (``a[i:j] = b``) with an error path that formats the shapes,
-# about 2 s of compile time on a cold cache, once per process.
-@njit(inline="always")
-def copy_1d(dst, src):
-    """``dst[:] = src`` for 1-d arrays of the same length."""
-    for i in range(dst.shape[0]):
-        dst[i] = src[i]
-
-
-@njit(inline="always")
-def copy_2d(dst, src):
-    """``dst[:, :] = src`` for 2-d arrays of the same shape."""
-    for r in range(dst.shape[0]):
-        for c in range(dst.shape[1]):
-            dst[r, c] = src[r, c]

@@ -50,7 +50,7 @@ def _check_kernel_paths():
     except ImportError as exc:  # pragma: no cover - after a refactor
         print(f"  (epoch_blocks not checked: {exc})")
     try:
-        from skebm._kernels._boltzmann import sml_blocks
+        from skebm._kernels._boltzmann_train import sml_blocks
 
         checks.append(("bm_two_blocks", sml_blocks(32, 32, 64, 1) == 2))
     except ImportError as exc:  # pragma: no cover

@@ -748,7 +748,7 @@ def _bm(out, bm, X, prefix="", *, sample_sweeps=30, n_samples=10, score=True):
     if score:
         out.add(prefix + "score_samples", bm.score_samples(X[:30]))
         _log_z(out, bm, prefix)
-    sample = bm.sample(n_samples, n_sweeps=sample_sweeps, random_state=11)
+    sample = bm.sample(n_samples, n_steps=sample_sweeps, random_state=11)
     out.add(prefix + "sample", sample, discrete=True)
 
 

@@ -32,64 +32,76 @@ MUTATIONS = [
     dict(
         id="cd-pcd-chains-keep-probabilities",
         file=K + "_cd.py",
-        old="bernoulli_sample_(chain_hidden[q0:q1], rng_state[q0:q1])\n",
-        new="pass  # MUTANT: chains keep p(h | v)\n",
+        old=(
+            "        target = chain if phase == _CD_DRAW else chain_hidden\n"
+            "        bernoulli_sample_(target[q0:q1], rng_state[q0:q1])\n"
+        ),
+        new=(
+            "        if phase == _CD_DRAW:  # MUTANT: chains keep p(h | v)\n"
+            "            bernoulli_sample_(chain[q0:q1], rng_state[q0:q1])\n"
+        ),
         why="PCD chains keep hidden probabilities instead of samples",
         tests=RBM_STATS + RBM_KERNEL,
     ),
     dict(
         id="cd-drop-last-row-of-minibatch",
         file=K + "_cd.py",
-        old="        n_pos = batch_bounds[i + 1] - start\n",
-        new="        n_pos = batch_bounds[i + 1] - start - 1\n",
+        old="        n_pos = bounds[i + 1] - start\n",
+        new="        n_pos = bounds[i + 1] - start - 1\n",
         why="the CD kernel drops the last row of every minibatch",
         tests=RBM_STATS + RBM_KERNEL,
     ),
     dict(
         id="cd-negative-phase-sign",
         file=K + "_cd.py",
-        old="                    H_neg[r, c] *= -neg_scale\n",
-        new="                    H_neg[r, c] *= neg_scale\n",
+        old="            H[r, c] *= -neg_scale\n",
+        new="            H[r, c] *= neg_scale\n",
         why="negative phase added to the W and hidden-bias gradients",
         tests=RBM_KERNEL,
     ),
     dict(
         id="cd-visible-gradient-sign",
         file=K + "_cd.py",
-        old="                    vis_grad[c] -= V_neg[r, c] * neg_scale\n",
-        new="                    vis_grad[c] += V_neg[r, c] * neg_scale\n",
+        old="            vis_grad[c] -= V[r, c] * neg_scale\n",
+        new="            vis_grad[c] += V[r, c] * neg_scale\n",
         why="negative phase added to the visible-bias gradient",
         tests=RBM_KERNEL,
     ),
     dict(
         id="cd-cd-chains-start-from-probabilities",
         file=K + "_cd.py",
-        old="                bernoulli_sample_(chain[q0:q1], rng_state[q0:q1])\n",
-        new="                pass  # MUTANT: CD chains start from p(h | v)\n",
+        old=(
+            "        target = chain if phase == _CD_DRAW else chain_hidden\n"
+            "        bernoulli_sample_(target[q0:q1], rng_state[q0:q1])\n"
+        ),
+        new=(
+            "        if phase != _CD_DRAW:  # MUTANT: CD chains start from p(h|v)\n"
+            "            bernoulli_sample_(chain_hidden[q0:q1], rng_state[q0:q1])\n"
+        ),
         why="CD-k chains start from hidden probabilities, not samples",
         tests=RBM_KERNEL + RBM_STATS,
     ),
     dict(
         id="cd-k-steps-hidden-not-resampled",
         file=K + "_cd.py",
-        old="            if step < n_gibbs_steps - 1:\n",
-        new="            if step < n_gibbs_steps - 2:\n",
+        old="        if step < n_steps - 1:\n",
+        new="        if step < n_steps - 2:\n",
         why="off by one: CD-k/PCD-k skip the last intermediate hidden draw",
         tests=RBM_KERNEL,
     ),
     dict(
         id="cd-weight-decay-sign",
         file=K + "_cd.py",
-        old="learning_rate, 1.0 - decay, W,",
-        new="learning_rate, 1.0 + decay, W,",
+        old="V[:, :], 1.0 - decay,",
+        new="V[:, :], 1.0 + decay,",
         why="weight decay grows the weights (no momentum)",
         tests=RBM_KERNEL,
     ),
     dict(
         id="cd-momentum-weight-decay-sign",
         file=K + "_cd.py",
-        old="                        W_velocity[r, c] -= decay * W[r, c]\n",
-        new="                        W_velocity[r, c] += decay * W[r, c]\n",
+        old="            W_velocity[r, c] -= decay * W[r, c]\n",
+        new="            W_velocity[r, c] += decay * W[r, c]\n",
         why="weight decay grows the weights (with momentum)",
         tests=RBM_KERNEL,
     ),
@@ -104,7 +116,7 @@ MUTATIONS = [
     dict(
         id="cd-gaussian-data-not-scaled",
         file=K + "_cd.py",
-        old="                _scale_columns(V_pos[r0:r1], inv_sigma)\n",
+        old="                V[r, c] *= inv_sigma[c]\n",
         new="                pass  # MUTANT: data rows left in data units\n",
         why="Gaussian training uses v instead of v / sigma (learned sigma)",
         tests=GAUSS,
@@ -127,9 +139,9 @@ MUTATIONS = [
     ),
     dict(
         id="cd-monitor-pll-sign",
-        file=K + "_cd.py",
-        old="            pll -= n_visible * softplus(-(fe_flip[r] - fe[r]))\n",
-        new="            pll -= n_visible * softplus(fe_flip[r] - fe[r])\n",
+        file="skebm/_monitor.py",
+        old="np.logaddexp(0.0, free - free_flip)",
+        new="np.logaddexp(0.0, free_flip - free)",
         why="pseudo-log-likelihood monitor uses log sigmoid of the wrong sign",
         tests=RBM_KERNEL + RBM_EST,
     ),
@@ -168,8 +180,8 @@ MUTATIONS = [
     dict(
         id="ais-rbm-visible-untempered",
         file=K + "_ais.py",
-        old="            matmul_add(False, False, beta, H, W, 1.0, V)\n",
-        new="            matmul_add(False, False, 1.0, H, W, 1.0, V)\n",
+        old="gemm(NO_TRANS, NO_TRANS, beta, H[:, :], W[:, :], 1.0, V[:, :])\n",
+        new="gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, :], 1.0, V[:, :])\n",
         why="the RBM AIS visible transition is not tempered",
         tests=RBM_KERNEL,
     ),
@@ -331,8 +343,14 @@ MUTATIONS = [
     dict(
         id="bm-pl-gradient-halved",
         file=K + "_boltzmann.py",
-        old="    gemm(True, False, 1.0, R, P, 0.0, G)\n    _symmetrise(G, 1.0)\n",
-        new="    gemm(True, False, 1.0, R, P, 0.0, G)\n    _symmetrise(G, 0.5)\n",
+        old=(
+            "    gemm(TRANS, NO_TRANS, 1.0, R[:, :], P[:, :], 0.0, G[:, :])\n"
+            "    _symmetrise(G, 1.0)\n"
+        ),
+        new=(
+            "    gemm(TRANS, NO_TRANS, 1.0, R[:, :], P[:, :], 0.0, G[:, :])\n"
+            "    _symmetrise(G, 0.5)\n"
+        ),
         why="pseudo-likelihood gradient of a tied weight halved",
         tests=BM_KERNEL,
     ),
@@ -356,8 +374,8 @@ MUTATIONS = [
     dict(
         id="hopfield-hebbian-overwrites",
         file=K + "_hopfield.py",
-        old="    gemm(True, False, 1.0 / N, S, S, 1.0, W)\n",
-        new="    gemm(True, False, 1.0 / N, S, S, 0.0, W)\n",
+        old="    gemm(TRANS, NO_TRANS, 1.0 / N, S[:, :], S[:, :], 1.0, W[:, :])\n",
+        new="    gemm(TRANS, NO_TRANS, 1.0 / N, S[:, :], S[:, :], 0.0, W[:, :])\n",
         why="Hebb's rule overwrites W, so partial_fit forgets earlier patterns",
         tests=HOP,
     ),
