@@ -32,7 +32,7 @@ from ._log_z import (
 from ._monitor import BoltzmannMonitor
 from ._skeleton import _EnergyModelMixin
 from ._validation import check_positive_int, check_unit_interval
-from .partition import base_rate_bias
+from .partition import _base_rate_bias
 
 #: ``method="exact"`` enumerates 2**n_features states per minibatch.
 _MAX_EXACT_TRAIN_FEATURES = 16
@@ -309,7 +309,7 @@ class BoltzmannMachine(
         W = np.triu(rng.normal(0, 0.01, (n, n)), 1)
         b = np.zeros(n)
         # visible biases start at the data's log-odds (Hinton 2012, §8.1)
-        b[:n_visible] = base_rate_bias(X, n_visible)
+        b[:n_visible] = _base_rate_bias(X, n_visible)
         chains = (rng.uniform(size=(self._n_chains(), n)) < 0.5).astype(np.float64)
         return {
             "W": np.ascontiguousarray(W + W.T),

@@ -12,14 +12,16 @@ best by more than ``tol``.
 
 import numpy as np
 
+from ._log_z import enumeration_is_cheap
 from .partition import (
     MAX_EXACT_UNITS,
-    base_model,
-    rbm_ais_log_partition,
-    rbm_exact_log_partition,
+    _base_model,
+    _rbm_ais_log_partition,
+    _rbm_exact_log_partition,
 )
 
-#: Exact log Z every epoch when 2**n_small * n_large is at most this.
+#: Exact log Z every epoch when enumerating it costs at most this (the
+#: score-time rule of ``_log_z`` with a 32 times smaller budget).
 TRACK_EXACT_COST = 2**20
 #: The AIS run that tracks log Z between epochs otherwise.
 TRACK_AIS_CHAINS = 20
@@ -63,10 +65,12 @@ class HeldOutTracker:
         else:
             n_small, n_large = min(W.shape), max(W.shape)
             a, log_sigma = b, None
-        if n_small <= MAX_EXACT_UNITS and 2**n_small * n_large <= TRACK_EXACT_COST:
-            return rbm_exact_log_partition(W, a, c, log_sigma)
-        eta, precision = base_model(self.X_train, a, log_sigma)
-        log_z, _ = rbm_ais_log_partition(
+        if n_small <= MAX_EXACT_UNITS and enumeration_is_cheap(
+            n_small, n_large, TRACK_EXACT_COST
+        ):
+            return _rbm_exact_log_partition(W, a, c, log_sigma)
+        eta, precision = _base_model(self.X_train, a, log_sigma)
+        log_z, _ = _rbm_ais_log_partition(
             W,
             a,
             c,

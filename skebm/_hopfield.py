@@ -316,7 +316,8 @@ class HopfieldNetwork(
             sweeps or a 2-cycle of synchronous recall. Only returned if
             ``return_n_iter`` is True.
         """
-        from ._kernels._hopfield import counts_match, hopfield_recall, probe_states
+        from ._kernels._hopfield import counts_match, hopfield_recall
+        from ._kernels._rng import probe_states
         from ._kernels._sync import available_threads
 
         X, S = self._probes(X)

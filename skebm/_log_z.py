@@ -16,24 +16,32 @@ from ._base import draw_seed, single_threaded_blas
 from .partition import (
     MAX_EXACT_UNITS,
     _ais_log_sum_weight,
-    ais_schedule,
-    base_model,
-    base_rate_bias,
-    rbm_ais_log_partition,
-    rbm_exact_log_partition,
+    _ais_schedule,
+    _base_model,
+    _base_rate_bias,
+    _rbm_ais_log_partition,
+    _rbm_exact_log_partition,
 )
 
-#: RBMs: ``log_partition="auto"`` enumerates exactly when 2**n_small *
-#: n_large is at most this (about 0.5 s on one core).
-RBM_AUTO_EXACT_COST = 2**25
-#: Boltzmann machines: ``log_partition="auto"`` enumerates every state up
-#: to this many units; ``"exact"`` refuses machines with more than
-#: ``BM_MAX_EXACT_UNITS``.
-BM_AUTO_EXACT_UNITS = 20
+#: ``log_partition="auto"`` enumerates exactly when the enumeration makes
+#: at most this many unit updates (about 0.5 s on one core), see
+#: :func:`enumeration_is_cheap`.
+AUTO_EXACT_COST = 2**25
+#: Boltzmann machines: ``"exact"`` refuses machines with more units (RBMs:
+#: ``partition.MAX_EXACT_UNITS`` in the enumerated layer).
 BM_MAX_EXACT_UNITS = 24
 #: Boltzmann machines: ``energy`` and ``score_samples`` enumerate
 #: 2**n_hidden states per row.
 BM_MAX_ENUMERATED_HIDDEN = 16
+
+
+def enumeration_is_cheap(n_enumerated, work_per_state, budget=AUTO_EXACT_COST):
+    """The rule every density model uses to choose exact enumeration over
+    AIS: ``2**n_enumerated`` states, each updated in ``work_per_state``
+    operations (an RBM's other layer; a Boltzmann machine's ``n`` fields),
+    within ``budget``. (For a Boltzmann machine this enumerates up to 20
+    units.)"""
+    return 2**n_enumerated * work_per_state <= budget
 
 
 class LogPartitionCache:
@@ -93,12 +101,10 @@ def rbm_log_partition_plan(model, X, W, b, log_sigma):
             f"and {n_hidden} hidden units. Use 'ais' or 'auto'."
         )
     if mode == "exact" or (
-        mode == "auto"
-        and exact_possible
-        and 2**n_small * n_large <= RBM_AUTO_EXACT_COST
+        mode == "auto" and exact_possible and enumeration_is_cheap(n_small, n_large)
     ):
         return {"method": "exact", "log_sigma": log_sigma}
-    eta, precision = base_model(X, b, log_sigma)
+    eta, precision = _base_model(X, b, log_sigma)
     return {
         "method": "ais",
         "log_sigma": log_sigma,
@@ -115,9 +121,9 @@ def rbm_log_partition(model, plan):
     :func:`rbm_log_partition_plan`."""
     W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
     if plan["method"] == "exact":
-        log_z = rbm_exact_log_partition(W, b, c, plan["log_sigma"])
+        log_z = _rbm_exact_log_partition(W, b, c, plan["log_sigma"])
         return log_z, 0.0, "exact"
-    log_z, stderr = rbm_ais_log_partition(
+    log_z, stderr = _rbm_ais_log_partition(
         W,
         b,
         c,
@@ -144,12 +150,12 @@ def boltzmann_log_partition_plan(model, X, n):
             f"{n} ({X.shape[1]} visible + {model.n_hidden} hidden). Use "
             f"'ais' or 'auto'."
         )
-    if mode == "exact" or (mode == "auto" and n <= BM_AUTO_EXACT_UNITS):
+    if mode == "exact" or (mode == "auto" and enumeration_is_cheap(n, n)):
         return {"method": "exact"}
     if mode == "auto" and model.n_hidden > BM_MAX_ENUMERATED_HIDDEN:
         return None  # score_samples cannot sum out the hidden units
     base = np.zeros(n)
-    base[: X.shape[1]] = base_rate_bias(X, X.shape[1])
+    base[: X.shape[1]] = _base_rate_bias(X, X.shape[1])
     return {
         "method": "ais",
         "base": base,
@@ -170,7 +176,7 @@ def boltzmann_log_partition(model, plan):
     if plan["method"] == "exact":
         return float(bm_log_partition(W, b)), 0.0, "exact"
     base, state = plan["base"], seed_state(plan["seed"], plan["n_chains"])
-    betas = ais_schedule(plan["n_temperatures"])
+    betas = _ais_schedule(plan["n_temperatures"])
     log_w = bm_ais(W, b, base, betas, state, available_threads())
     log_sum_w, stderr = _ais_log_sum_weight(log_w)
     log_z0 = np.logaddexp(0.0, base).sum()

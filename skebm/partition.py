@@ -27,6 +27,9 @@ __all__ = ["exact_log_partition", "ais_log_partition", "MAX_EXACT_UNITS"]
 #: Largest smaller-layer size that exact enumeration accepts (2**20 states).
 MAX_EXACT_UNITS = 20
 
+#: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
+HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+
 
 def _rbm_arrays(rbm):
     """``(W, vis_bias, hid_bias, log_sigma)`` of a fitted RBM of either kind;
@@ -40,7 +43,7 @@ def _rbm_arrays(rbm):
     return W, b, c, log_sigma
 
 
-def rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
+def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
     """Exact log Z of an RBM from its arrays (float64 result).
 
     Bernoulli visible units (``log_sigma=None``): the smaller layer is
@@ -77,7 +80,7 @@ def rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
         return float(
             log_z
             - 0.5 * np.dot(scaled_bias, scaled_bias)
-            + (log_sigma + 0.5 * np.log(2.0 * np.pi)).sum()
+            + (log_sigma + HALF_LOG_2PI).sum()
         )
     vis_bias = np.ascontiguousarray(vis_bias)
     if n_hidden <= n_visible:
@@ -87,7 +90,7 @@ def rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
     )
 
 
-def ais_schedule(n_temperatures):
+def _ais_schedule(n_temperatures):
     """Inverse temperatures 0 = β_0 < ... < β_K = 1, K = ``n_temperatures``.
 
     Spaced as in Salakhutdinov & Murray (2008): 500/14500 of the steps on
@@ -110,7 +113,7 @@ def ais_schedule(n_temperatures):
 _BASE_RATE_EPS = 1e-6
 
 
-def base_rate_bias(X, n_visible):
+def _base_rate_bias(X, n_visible):
     """Visible biases of a base-rate model: the log-odds of the Laplace-
     smoothed column means of ``X`` (dense or sparse), float64; zeros when
     ``X`` is None.
@@ -133,10 +136,10 @@ def base_rate_bias(X, n_visible):
 _MIN_BASE_VARIANCE = 1e-2
 
 
-def base_model(X, vis_bias, log_sigma=None):
+def _base_model(X, vis_bias, log_sigma=None):
     """Natural parameters ``(eta, precision)`` of the AIS base model.
 
-    Bernoulli units: ``eta`` are the base-rate biases (:func:`base_rate_bias`)
+    Bernoulli units: ``eta`` are the base-rate biases (:func:`_base_rate_bias`)
     and ``precision`` is unused (ones). Gaussian units (scaled coordinates
     ``v / sigma``): the per-feature Gaussian with the data's mean and
     variance (variance floored at 0.01), or without data the model's own
@@ -144,7 +147,7 @@ def base_model(X, vis_bias, log_sigma=None):
     """
     n_visible = len(vis_bias)
     if log_sigma is None:
-        return base_rate_bias(X, n_visible), np.ones(n_visible)
+        return _base_rate_bias(X, n_visible), np.ones(n_visible)
     inv_sigma = np.exp(-np.asarray(log_sigma, np.float64))
     if X is None or X.shape[0] < 2:
         return np.asarray(vis_bias, np.float64) * inv_sigma, np.ones(n_visible)
@@ -164,7 +167,7 @@ def base_model(X, vis_bias, log_sigma=None):
     return mean * inv_sigma * precision, precision
 
 
-def rbm_ais_log_partition(
+def _rbm_ais_log_partition(
     W,
     vis_bias,
     hid_bias,
@@ -177,7 +180,7 @@ def rbm_ais_log_partition(
 ):
     """AIS estimate of log Z from arrays: returns ``(log_z, stderr)``.
 
-    ``(base_eta, base_precision)`` come from :func:`base_model`. ``stderr``
+    ``(base_eta, base_precision)`` come from :func:`_base_model`. ``stderr``
     is the delta-method standard error of ``log Ẑ``:
     ``std(w) / (sqrt(n_chains) * mean(w))`` over the importance weights.
     """
@@ -188,7 +191,7 @@ def rbm_ais_log_partition(
 
     dtype = W.dtype
     gaussian = log_sigma is not None
-    betas = ais_schedule(n_temperatures)
+    betas = _ais_schedule(n_temperatures)
     eta = np.ascontiguousarray(base_eta, dtype=np.float64)
     precision = np.ascontiguousarray(base_precision, dtype=np.float64)
     vis = np.asarray(vis_bias, np.float64)
@@ -256,7 +259,7 @@ def exact_log_partition(rbm):
         ``log sum_{v,h} exp(-E(v, h))`` in nats (an integral over ``v`` for
         Gaussian visible units, so that ``log p(v)`` is a log density).
     """
-    return rbm_exact_log_partition(*_rbm_arrays(rbm))
+    return _rbm_exact_log_partition(*_rbm_arrays(rbm))
 
 
 @validate_params(
@@ -309,9 +312,9 @@ def ais_log_partition(
         # the chains start from X's statistics in the model's dtype
         X = rbm._validate_X(X, reset=False)
         check_dtype_range(X, W.dtype, type(rbm).__name__)
-    eta, precision = base_model(X, b, log_sigma)
+    eta, precision = _base_model(X, b, log_sigma)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return rbm_ais_log_partition(
+    return _rbm_ais_log_partition(
         W,
         b,
         c,

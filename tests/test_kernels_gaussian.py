@@ -11,7 +11,11 @@ from skebm._kernels._cd import GaussianVisible, rbm_epoch
 from skebm._kernels._layers import rbm_free_energy
 from skebm._kernels._rbm_inference import rbm_gibbs
 from skebm._kernels._rng import seed_state
-from skebm.partition import base_model, rbm_ais_log_partition, rbm_exact_log_partition
+from skebm.partition import (
+    _base_model,
+    _rbm_ais_log_partition,
+    _rbm_exact_log_partition,
+)
 
 
 def tiny_gaussian_rbm(rng, n_visible=3, n_hidden=4, scale=0.5):
@@ -33,7 +37,7 @@ def test_free_energy_matches_enumeration_of_hidden_states(rng):
 
 def test_exact_log_partition_matches_numerical_integration(rng):
     W, a, c, sigma = tiny_gaussian_rbm(rng, n_visible=2, n_hidden=3, scale=0.8)
-    log_z = rbm_exact_log_partition(W, a, c, np.log(sigma))
+    log_z = _rbm_exact_log_partition(W, a, c, np.log(sigma))
     # Independent check: integrate exp(-F(v)) on a fine grid (the integrand
     # is a Gaussian mixture, negligible beyond +-12 around the origin here).
     step = 0.02
@@ -48,7 +52,7 @@ def test_exact_log_partition_matches_numerical_integration(rng):
 
 def test_exact_log_partition_refuses_too_many_hidden_units():
     with pytest.raises(ValueError, match="21 hidden units"):
-        rbm_exact_log_partition(np.zeros((21, 3)), np.zeros(3), np.zeros(21), [0] * 3)
+        _rbm_exact_log_partition(np.zeros((21, 3)), np.zeros(3), np.zeros(21), [0] * 3)
 
 
 @pytest.mark.parametrize("n_hidden", [12])
@@ -56,11 +60,13 @@ def test_ais_within_three_standard_errors_of_exact(rng, seed, n_hidden):
     n_visible = 10
     W, a, c, sigma = tiny_gaussian_rbm(rng, n_visible, n_hidden, scale=0.25)
     log_sigma = np.log(sigma)
-    log_z = rbm_exact_log_partition(W, a, c, log_sigma)
+    log_z = _rbm_exact_log_partition(W, a, c, log_sigma)
     # base model from exact samples of the model (as from training data)
     data = exact.gaussian_sample(W, a, c, sigma, 2000, rng)
-    eta, precision = base_model(data, a, log_sigma)
-    est, se = rbm_ais_log_partition(W, a, c, eta, precision, 200, 2000, seed, log_sigma)
+    eta, precision = _base_model(data, a, log_sigma)
+    est, se = _rbm_ais_log_partition(
+        W, a, c, eta, precision, 200, 2000, seed, log_sigma
+    )
     assert 0 < se < 0.05
     assert abs(est - log_z) < 3 * se + 1e-3, (est, log_z, se)
 
@@ -72,8 +78,8 @@ def test_ais_is_exact_when_weights_are_zero(seed):
     c = np.array([0.3, -0.7])
     log_sigma = np.log([0.5, 1.0, 2.0])
     W = np.zeros((2, 3))
-    eta, precision = base_model(None, a, log_sigma)
-    est, se = rbm_ais_log_partition(W, a, c, eta, precision, 10, 50, seed, log_sigma)
+    eta, precision = _base_model(None, a, log_sigma)
+    est, se = _rbm_ais_log_partition(W, a, c, eta, precision, 10, 50, seed, log_sigma)
     ref = exact.gaussian_log_partition(W, a, c, np.exp(log_sigma))
     assert est == pytest.approx(ref, abs=1e-9)
     assert se < 1e-9

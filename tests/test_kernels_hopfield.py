@@ -13,9 +13,8 @@ from skebm._kernels._hopfield import (
     hebbian_counts,
     hebbian_update_,
     hopfield_recall,
-    probe_states,
 )
-from skebm._kernels._rng import seed_state
+from skebm._kernels._rng import probe_states, seed_state
 
 
 def bipolar(rng, n, d):

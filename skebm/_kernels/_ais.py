@@ -31,6 +31,7 @@ from numba import njit
 
 from ._arrays import copy_1d, fill_rows
 from ._blas import NO_TRANS, TRANS, gemm
+from ._gray import add_log_term, gray_flip
 from ._layers import (
     bernoulli_mean_sample_,
     gaussian_sample_,
@@ -69,22 +70,14 @@ def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
     running_sum = 1.0
     n_states = 1 << n_small
     for t in range(1, n_states):
-        # Gray code: the bit that changes between t-1 and t is the lowest set
-        # bit of t.
-        j = 0
-        while not (t >> j) & 1:
-            j += 1
+        j = gray_flip(t)
         sign = 1.0 if state[j] == 0 else -1.0
         state[j] = 1 - state[j]
         lin += sign * small_bias[j]
         for i in range(n_large):
             pre[i] += sign * W_small[j, i]
         x = _summed_out_term(pre, lin, large_gaussian)
-        if x > running_max:
-            running_sum = running_sum * np.exp(running_max - x) + 1.0
-            running_max = x
-        else:
-            running_sum += np.exp(x - running_max)
+        running_max, running_sum, _, _ = add_log_term(x, running_max, running_sum)
     return running_max + np.log(running_sum)
 
 

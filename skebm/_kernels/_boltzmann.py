@@ -30,6 +30,7 @@ from numba import njit
 
 from ._arrays import copy_1d, copy_2d, fill_rows
 from ._blas import NO_TRANS, gemm
+from ._gray import add_log_term, gray_flip
 from ._layers import sigmoid, softplus
 from ._rng import fill_uniform
 from ._sync import run_threads, span
@@ -130,28 +131,16 @@ def _enumerate(x, f, W, lo, hi, neg_energy0, marginals):
     running_max = lw
     running_sum = 1.0
     for t in range(1, 1 << n):
-        j = 0
-        while not (t >> j) & 1:
-            j += 1
-        u = lo + j
+        u = lo + gray_flip(t)
         delta = 1.0 - 2.0 * x[u]
         lw += delta * f[u]
         x[u] += delta
         for k in range(lo, hi):
             f[k] += delta * W[u, k]
-        if lw > running_max:
-            scale = np.exp(running_max - lw)
-            running_sum = running_sum * scale + 1.0
-            if want:
-                for k in range(n):
-                    marginals[k] = marginals[k] * scale + x[lo + k]
-            running_max = lw
-        else:
-            w = np.exp(lw - running_max)
-            running_sum += w
-            if want:
-                for k in range(n):
-                    marginals[k] += w * x[lo + k]
+        running_max, running_sum, scale, w = add_log_term(lw, running_max, running_sum)
+        if want:
+            for k in range(n):
+                marginals[k] = marginals[k] * scale + w * x[lo + k]
     if want:
         for k in range(n):
             marginals[k] /= running_sum
@@ -203,9 +192,7 @@ def bm_model_moments(W, b):
     lw = 0.0
     log_w[0] = 0.0
     for t in range(1, n_states):
-        j = 0
-        while not (t >> j) & 1:
-            j += 1
+        j = gray_flip(t)
         delta = 1.0 - 2.0 * x[j]
         lw += delta * f[j]
         x[j] += delta
@@ -223,10 +210,7 @@ def bm_model_moments(W, b):
     state = 0
     for t in range(n_states):
         if t > 0:
-            j = 0
-            while not (t >> j) & 1:
-                j += 1
-            state ^= 1 << j
+            state ^= 1 << gray_flip(t)
         p = log_w[t] / total
         n_active = 0
         for i in range(n):

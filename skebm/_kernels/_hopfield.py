@@ -58,46 +58,6 @@ TIE_RTOL = 1e-10
 #: Probes whose fields are held in memory at once (their BLAS block).
 _PROBE_BLOCK = 256
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-# ------------------------------------------------------------------- RNG
-@njit(inline="always")
-def _mix64(z):
-    """SplitMix64's finaliser: a bijective scramble of 64 bits."""
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, nogil=True)
-def probe_states(S, seed):
-    """One xoshiro256** state row per probe, from ``seed`` and the probe.
-
-    The row hashes the seed together with the probe's signs, so a probe's
-    random numbers do not depend on its position in the batch or on the
-    other probes: recall of a row is a function of the row (and the seed).
-    """
-    n, N = S.shape
-    state = np.empty((n, 4), dtype=np.uint64)
-    for r in range(n):
-        acc = _mix64(np.uint64(seed) + _GOLDEN)
-        word = np.uint64(0)
-        for j in range(N):
-            word = (word << np.uint64(1)) | np.uint64(1 if S[r, j] > 0 else 0)
-            if (j & 63) == 63 or j == N - 1:
-                acc = _mix64(acc ^ word) + _GOLDEN
-                word = np.uint64(0)
-        # SplitMix64 stream from the hash fills the four state words.
-        for k in range(4):
-            acc += _GOLDEN
-            state[r, k] = _mix64(acc)
-        if state[r, 0] == 0 and state[r, 1] == 0 and state[r, 2] == 0:
-            state[r, 3] |= np.uint64(1)  # never the all-zero state
-    return state
-
 
 @njit(inline="always")
 def _shuffle(order, s0, s1, s2, s3):

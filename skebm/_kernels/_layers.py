@@ -42,9 +42,6 @@ from ._vmath import (
     log1p_unit,
 )
 
-#: ``log(sqrt(2 pi))``: per-unit constant of a unit-variance Gaussian integral.
-HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
-
 
 def sigmoid(x):
     """Logistic function, stable for large ``|x|``; branch-free, so loops of
@@ -212,7 +209,7 @@ def visible_mean_(pre, gaussian):
 @njit(inline="always")
 def summed_out_log_term(pre, gaussian):
     """Log of the sum (Bernoulli) or integral (unit Gaussian, up to
-    ``HALF_LOG_2PI``) over one unit with pre-activation ``pre``."""
+    ``partition.HALF_LOG_2PI``) over one unit with pre-activation ``pre``."""
     if gaussian:
         return 0.5 * pre * pre
     return softplus(pre)

@@ -73,38 +73,6 @@ def store_row(state, row, s0, s1, s2, s3):
     state[row, 3] = s3
 
 
-@njit(inline="always")
-def draw_u64(state, row):
-    """Advance generator ``row`` in place and return its next output."""
-    s0, s1, s2, s3 = load_row(state, row)
-    result, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
-    store_row(state, row, s0, s1, s2, s3)
-    return result
-
-
-@njit(cache=True, nogil=True)
-def next_u64(state, row):
-    """Advance generator ``row`` and return its next 64-bit output."""
-    return draw_u64(state, row)
-
-
-@njit(cache=True, nogil=True)
-def uniform(state, row):
-    """Uniform double in [0, 1) with 53 random bits."""
-    return u64_to_unit(next_u64(state, row))
-
-
-@njit(cache=True, nogil=True)
-def standard_normal(state, row):
-    """Standard normal draw (Marsaglia's polar method, one value per call)."""
-    while True:
-        u = 2.0 * uniform(state, row) - 1.0
-        v = 2.0 * uniform(state, row) - 1.0
-        s = u * u + v * v
-        if 0.0 < s < 1.0:
-            return u * np.sqrt(-2.0 * np.log(s) / s)
-
-
 @njit(cache=True, nogil=True)
 def fill_uniform(state, out):
     """Fill a 2-D array with uniforms, row ``r`` from generator ``r``."""
@@ -114,3 +82,43 @@ def fill_uniform(state, out):
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             out[r, c] = u64_to_unit(x)
         store_row(state, r, s0, s1, s2, s3)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(inline="always")
+def _mix64(z):
+    """SplitMix64's finaliser: a bijective scramble of 64 bits."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def probe_states(S, seed):
+    """One xoshiro256** state row per probe, from ``seed`` and the probe.
+
+    The row hashes the seed together with the probe's signs, so a probe's
+    random numbers do not depend on its position in the batch or on the
+    other probes: recall of a row is a function of the row (and the seed).
+    """
+    n, N = S.shape
+    state = np.empty((n, 4), dtype=np.uint64)
+    for r in range(n):
+        acc = _mix64(np.uint64(seed) + _GOLDEN)
+        word = np.uint64(0)
+        for j in range(N):
+            word = (word << np.uint64(1)) | np.uint64(1 if S[r, j] > 0 else 0)
+            if (j & 63) == 63 or j == N - 1:
+                acc = _mix64(acc ^ word) + _GOLDEN
+                word = np.uint64(0)
+        # SplitMix64 stream from the hash fills the four state words.
+        for k in range(4):
+            acc += _GOLDEN
+            state[r, k] = _mix64(acc)
+        if state[r, 0] == 0 and state[r, 1] == 0 and state[r, 2] == 0:
+            state[r, 3] |= np.uint64(1)  # never the all-zero state
+    return state

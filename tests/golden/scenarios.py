@@ -913,8 +913,8 @@ def partition_functions(out):
     """skebm.partition: exact_log_partition (a Bernoulli RBM with more
     hidden than visible units, so the visible layer is enumerated; a
     Gaussian RBM), ais_log_partition with and without data (dense and
-    sparse), MAX_EXACT_UNITS, and the helpers ais_schedule, base_rate_bias
-    and base_model."""
+    sparse), MAX_EXACT_UNITS, and the helpers _ais_schedule, _base_rate_bias
+    and _base_model."""
     from skebm import BernoulliRBM, GaussianBernoulliRBM, partition
 
     Xb = random_binary(8, 200, 6)
@@ -950,9 +950,9 @@ def partition_functions(out):
     out.add("float32.ais_stderr", stderr)
 
     out.add("MAX_EXACT_UNITS", partition.MAX_EXACT_UNITS)
-    out.add("ais_schedule_100", partition.ais_schedule(100))
-    out.add("base_rate_bias", partition.base_rate_bias(Xb, Xb.shape[1]))
-    eta, precision = partition.base_model(
+    out.add("ais_schedule_100", partition._ais_schedule(100))
+    out.add("base_rate_bias", partition._base_rate_bias(Xb, Xb.shape[1]))
+    eta, precision = partition._base_model(
         Xg, gauss.intercept_visible_, np.log(gauss.sigma_)
     )
     out.add("base_model.eta", eta)
