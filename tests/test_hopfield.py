@@ -135,13 +135,21 @@ def _float_recall(net, probes):
     return twin.recall(probes, return_n_iter=True)
 
 
+def _pickled_size(net):
+    """Bytes ``net`` pickles to: what a fitted network keeps. The docs of
+    ``coef_`` say a Hebbian network also keeps its integer counts ``N W``
+    as int16, 2 bytes per weight; the other rules keep none."""
+    return len(pickle.dumps(net))
+
+
 def test_hebbian_recall_follows_coef_changed_after_fit(rng):
     P = bipolar(rng, 5, 60)
     probes = P[rng.randint(0, 5, 40)] * np.where(rng.rand(40, 60) < 0.25, -1.0, 1.0)
     net = HopfieldNetwork(random_state=0).fit(P)
-    # private: the int16 counts are a speed/memory optimisation with no public
-    # effect; this makes sure the comparisons below do run on the count path
-    assert net._counts.dtype == np.int16
+    # the net keeps the documented int16 counts (2 bytes per weight more than
+    # a Storkey net of the same shapes), so recall starts on the count path
+    storkey = HopfieldNetwork("storkey", random_state=0).fit(P)
+    assert 0 <= _pickled_size(net) - _pickled_size(storkey) - 2 * 60**2 < 200
     before = net.recall(probes, return_n_iter=True)
     np.testing.assert_array_equal(before[0], _float_recall(net, probes)[0])
     # a lesion, in place: recall must run on the lesioned weights
@@ -152,9 +160,8 @@ def test_hebbian_recall_follows_coef_changed_after_fit(rng):
     np.testing.assert_array_equal(after[0], reference[0])
     np.testing.assert_array_equal(after[1], reference[1])
     assert not np.array_equal(after[0], before[0])
-    # an old pickle without counts recalls on coef_ too (private: such a
-    # pickle is this object without its private counts attribute)
-    del net._counts
+    # an old pickle without counts recalls on coef_ too
+    del net._counts  # private: an old pickle lacks them; no public API makes one
     np.testing.assert_array_equal(net.recall(probes), reference[0])
 
 
@@ -163,17 +170,20 @@ def test_hebbian_partial_fit_on_other_rules_weights_recalls_on_coef(rng):
     probes = P * np.where(rng.rand(8, 50) < 0.25, -1.0, 1.0)
     net = HopfieldNetwork("storkey", random_state=0).fit(P[:4])
     net.set_params(learning_rule="hebbian").partial_fit(P[4:])
-    # private: counts of non-Hebbian weights would only cost memory (recall
-    # checks them against coef_), so only the attribute shows they are not made
-    assert net._counts is None  # Storkey's weights are no multiples of 1/N
+    # Storkey's weights are no multiples of 1/N: no counts are kept for them
+    # (recall would reject them, so they would only cost memory), and the net
+    # pickles to the size of a Storkey net of the same shapes
+    storkey = HopfieldNetwork("storkey", random_state=0).fit(P)
+    assert _pickled_size(net) == _pickled_size(storkey)
     np.testing.assert_array_equal(net.recall(probes), _float_recall(net, probes)[0])
 
 
 # ------------------------------------------------ recall vs references
-def sync_reference(W, S, max_iter):
+def sync_reference(W, S, max_iter, rtol=TIE_RTOL):
     """Synchronous recall, written independently: fresh fields every step,
-    stop at a fixed point or a 2-cycle."""
-    tol = TIE_RTOL * np.abs(W).sum(axis=1).max()
+    stop at a fixed point or a 2-cycle. A field within ``rtol`` times the
+    largest row sum of ``|W|`` of zero is a tie and keeps the unit's state."""
+    tol = rtol * np.abs(W).sum(axis=1).max()
     S = S.copy()
     n_iter = np.zeros(len(S), dtype=int)
     converged = np.zeros(len(S), dtype=bool)
@@ -209,6 +219,37 @@ def test_sync_recall_equals_numpy_reference(rng, rule):
     np.testing.assert_array_equal(converged, ref_conv)
     if rule == "hebbian":
         assert cycles > 0 and not converged.all()
+
+
+@pytest.mark.parametrize("n_features, n_patterns", [(60, 4), (20, 10)])
+def test_hebbian_recall_resolves_ties_as_documented(rng, n_features, n_patterns):
+    # A zero field "keeps the unit's state" (the docs of temperature). N coef_
+    # = PᵀP - pI are exact integers: the reference recalls on them with no
+    # tolerance. (60, 4) recalls on low-rank counts, (20, 10) on the full
+    # matrix. For N a multiple of 4, every field of every probe is p + 2 (the
+    # number of -1s in P) mod 4: one flip makes that 0, so that ties happen.
+    N, p = n_features, n_patterns
+    P = bipolar(rng, p, N)
+    if (p + 2 * np.sum(P < 0)) % 4:
+        P[0, 0] *= -1
+    probes = np.vstack(
+        [corrupt(rng, P[rng.randint(0, p, 100)], 0.3), bipolar(rng, 100, N)]
+    )
+    K = P.T @ P - p * np.eye(N)
+    assert np.sum(probes @ K == 0) > 200  # ties do happen, from the first sweep
+    net = HopfieldNetwork(update="sync", max_iter=30, random_state=0).fit(P)
+    states, n_iter, converged = net.recall(probes, return_n_iter=True)
+    ref, ref_iter, ref_conv, _ = sync_reference(K, probes, 30, rtol=0.0)
+    np.testing.assert_array_equal(states, ref)
+    np.testing.assert_array_equal(n_iter, ref_iter)
+    np.testing.assert_array_equal(converged, ref_conv)
+    # and recall on the counts gives what recall on the float weights gives
+    for update in ("sync", "async"):
+        net.set_params(update=update)
+        out, out_iter, _ = net.recall(probes, return_n_iter=True)
+        on_floats, float_iter, _ = _float_recall(net, probes)
+        np.testing.assert_array_equal(out, on_floats)
+        np.testing.assert_array_equal(out_iter, float_iter)
 
 
 def test_async_energy_never_increases_sweep_by_sweep(rng):

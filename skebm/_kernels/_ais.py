@@ -32,6 +32,7 @@ from numba import njit
 from ._arrays import copy_1d, fill_rows
 from ._blas import NO_TRANS, TRANS, gemm
 from ._gray import add_log_term, gray_flip
+from ._jit import helper, kernel
 from ._layers import (
     bernoulli_mean_sample_,
     gaussian_sample_,
@@ -49,7 +50,7 @@ def _summed_out_term(pre, lin, gaussian):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
     """``log Z`` of an RBM by enumerating the binary states of one layer.
 
@@ -81,7 +82,7 @@ def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
     return running_max + np.log(running_sum)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _annealed_log_f(pre, V, beta, eta, precision, gaussian, out, tmp):
     """``out[r] = f_β(V[r])`` given hidden pre-activations ``pre = V Wᵀ + c``
     and the interpolated visible natural parameters ``eta``/``precision``
@@ -95,7 +96,7 @@ def _annealed_log_f(pre, V, beta, eta, precision, gaussian, out, tmp):
         out[r] = acc + softplus_sum(pre[r], beta, tmp)
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _interpolate(beta, vis_bias, base_eta, base_precision, eta, precision):
     for i in range(eta.size):
         eta[i] = (1.0 - beta) * base_eta[i] + beta * vis_bias[i]
@@ -133,7 +134,7 @@ def rbm_ais(
     return log_w
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _rbm_ais_kernel(
     W,
     vis_bias,
@@ -159,7 +160,7 @@ def _rbm_ais_kernel(
         copy_1d(log_w[q0:q1], block_log_w)
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _rbm_ais_block(
     W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian
 ):

@@ -6,17 +6,17 @@ cache, once per process; these loops compile in milliseconds and are
 inlined where they are used.
 """
 
-from numba import njit
+from ._jit import helper
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def copy_1d(dst, src):
     """``dst[:] = src`` for 1-d arrays of the same length."""
     for i in range(dst.shape[0]):
         dst[i] = src[i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def copy_2d(dst, src):
     """``dst[:, :] = src`` for 2-d arrays of the same shape."""
     for r in range(dst.shape[0]):
@@ -24,7 +24,7 @@ def copy_2d(dst, src):
             dst[r, c] = src[r, c]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def copy_columns(dst, src, c0, c1):
     """``dst[:, c0:c1] = src[:, c0:c1]``, looping over ranges of whole rows
     (loops over the rows of a column slice do not vectorise)."""
@@ -35,7 +35,7 @@ def copy_columns(dst, src, c0, c1):
             d[k] = s[k]
 
 
-@njit(cache=True, nogil=True)
+@helper
 def fill_rows(out, row):
     """Set every row of ``out`` to ``row``."""
     for r in range(out.shape[0]):

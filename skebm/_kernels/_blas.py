@@ -14,9 +14,11 @@ arrays: every kernel shares its one compiled version per dtype.
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._jit import kernel
 
 _KIND = {types.float64: ord("d"), types.float32: ord("s")}
 
@@ -93,7 +95,7 @@ TRANS = np.True_
 NO_TRANS = np.False_
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def gemm(trans_a, trans_b, alpha, a, b, beta, c):
     """``c = alpha * op(a) @ op(b) + beta * c`` for row-major 2-D arrays.
 

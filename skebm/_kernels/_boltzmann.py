@@ -31,6 +31,7 @@ from numba import njit
 from ._arrays import copy_1d, copy_2d, fill_rows
 from ._blas import NO_TRANS, gemm
 from ._gray import add_log_term, gray_flip
+from ._jit import kernel
 from ._layers import sigmoid, softplus
 from ._rng import fill_uniform
 from ._sync import run_threads, span
@@ -43,7 +44,7 @@ MEAN_FIELD_MAX_ITER = 200
 
 
 # ---------------------------------------------------------------- helpers
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _logits_(T):
     """In place, vectorised: uniforms -> ``logit_unit`` thresholds."""
     for i in range(T.shape[0]):
@@ -52,7 +53,7 @@ def _logits_(T):
             row[r] = logit_unit(row[r])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def sweep_thresholds_(T, rng_state):
     """Fill ``T`` (n_units, n_chains) with the draw thresholds of one
     sweep: ``T[i, r] = logit(u)`` for chain ``r``'s next uniform, each
@@ -89,7 +90,7 @@ def _mean_field(x, f, W, lo, hi, n_iter, tol):
             break
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _mean_field_rows(X, F, W, lo, n_iter, tol):
     """:func:`_mean_field` on every row of ``X`` (fields ``F``).  Compiled on
     its own (see :func:`_gibbs_sweeps_`)."""
@@ -106,7 +107,7 @@ def _neg_energy(x, f, b):
     return 0.5 * acc
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def local_fields(X, W, b, F):
     """``F = X W + b`` (W is symmetric) with one BLAS call."""
     fill_rows(F, b)
@@ -148,7 +149,7 @@ def _enumerate(x, f, W, lo, hi, neg_energy0, marginals):
 
 
 # ------------------------------------------------------- exact quantities
-@njit(cache=True, nogil=True)
+@kernel
 def bm_log_partition(W, b):
     """Exact ``log Z`` by enumerating all ``2**n_units`` states."""
     n = b.size
@@ -159,7 +160,7 @@ def bm_log_partition(W, b):
     return _enumerate(x, f, W, 0, n, 0.0, np.empty(0))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_visible_scores(V, W, b, want_marginals):
     """Per row of ``V`` (visible units only): ``-F(v) = log Σ_h exp(-U(v, h))``
     by enumerating the hidden units, and (if asked) the exact marginals
@@ -180,7 +181,7 @@ def bm_visible_scores(V, W, b, want_marginals):
     return out, marg
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_model_moments(W, b):
     """Exact ``E[x]`` and ``E[x xᵀ]`` under the model (two Gray-code passes:
     log-weights first, then the normalised moments)."""
@@ -225,7 +226,7 @@ def bm_model_moments(W, b):
     return mean, second
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_mean_field(V, W, b, n_iter, tol):
     """Mean-field marginals ``q(h_j = 1)`` of the hidden units given each row
     of ``V`` (sequential updates from ``h = 0``)."""
@@ -239,7 +240,7 @@ def bm_mean_field(V, W, b, n_iter, tol):
     return X[:, n_visible:].copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_pseudo_log_likelihood(X, W, b, n_terms):
     """Mean over rows of ``Σ_{i < n_terms} log p(x_i | x_-i)`` (full states)."""
     n_rows = X.shape[0]
@@ -253,7 +254,7 @@ def bm_pseudo_log_likelihood(X, W, b, n_terms):
 
 
 # --------------------------------------------------------------- sampling
-@njit(cache=True, nogil=True)
+@kernel
 def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
     """``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of every row
     (chain) of ``X``; units before ``lo`` stay clamped.  ``F = X W + b``
@@ -297,7 +298,7 @@ def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
                         F_r[j] += d * W_i[j]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state):
     """In place: ``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of
     every row (chain) of ``X``; units before ``lo`` stay clamped.  Row ``r``
@@ -328,7 +329,7 @@ def bm_gibbs(X, W, b, lo, n_sweeps, rng_state, n_threads=1):
     run_threads(_bm_gibbs_kernel, args, max(1, n_threads))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _bm_gibbs_kernel(X, W, b, lo, n_sweeps, rng_state, n_blocks, tid, n_threads,
                      sync):  # fmt: skip
     for blk in range(tid, n_blocks, n_threads):
@@ -352,7 +353,7 @@ def bm_ais(W, b, base_bias, betas, rng_state, n_threads=1):
     return log_w
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _bm_ais_kernel(W, b, base_bias, betas, rng_state, n_blocks, log_w, tid,
                    n_threads, sync):  # fmt: skip
     n_chains = rng_state.shape[0]
@@ -361,7 +362,7 @@ def _bm_ais_kernel(W, b, base_bias, betas, rng_state, n_blocks, log_w, tid,
         copy_1d(log_w[q0:q1], _bm_ais_block(W, b, base_bias, betas, rng_state[q0:q1]))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _bm_ais_block(W, b, base_bias, betas, rng_state):
     """AIS log-weights, one chain per row of ``rng_state``.
 

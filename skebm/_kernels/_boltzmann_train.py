@@ -19,6 +19,7 @@ from ._boltzmann import (
     bm_model_moments,
     local_fields,
 )
+from ._jit import helper, kernel
 from ._layers import sigmoid
 from ._sync import barrier, run_threads, span
 
@@ -196,7 +197,7 @@ _UPDATE = 5  # the parameter step
 _N_PHASES = 6
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _bm_sml_kernel(state, tid, n_threads, sync):
     """The work of :func:`bm_sml_epoch` for thread ``tid`` of ``n_threads``:
     for each minibatch, blocks ``tid, tid + n_threads, ...`` of each phase,
@@ -212,7 +213,7 @@ def _bm_sml_kernel(state, tid, n_threads, sync):
                 return
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _sml_block(phase, blk, n_blocks, batch, state):
     """Block ``blk`` of ``n_blocks`` of one phase of a minibatch."""
     data, params, velocity, chain_state, hyper, plan, scratch = state
@@ -270,7 +271,7 @@ def _sml_block(phase, blk, n_blocks, batch, state):
                            hyper[1], hyper[2], i0, i1)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _positive_phase(X, start, r0, r1, S, F_pos, T_pos, W, b, rng_state, plan):
     """Rows ``r0:r1`` of the minibatch: visible units clamped to the data,
     hidden units by ``plan[1]`` mean-field updates or Gibbs sweeps."""
@@ -288,7 +289,7 @@ def _positive_phase(X, start, r0, r1, S, F_pos, T_pos, W, b, rng_state, plan):
         _gibbs_sweeps_(P, F, W, n_visible, n_visible, plan[1], rng_state[r0:r1], T)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_pseudolikelihood_gradient(P, W, b, G, g_bias):
     """Gradient of the mean pseudo-log-likelihood of the rows of ``P``
     (fully visible) into ``G`` (symmetric, zero diagonal) and ``g_bias``.
@@ -310,7 +311,7 @@ def bm_pseudolikelihood_gradient(P, W, b, G, g_bias):
     _symmetrise(G, 1.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_exact_gradient(P, W, b, G, g_bias):
     """Exact gradient of the mean log-likelihood of the rows of ``P`` (fully
     visible): data moments minus model moments by enumeration."""
@@ -327,7 +328,7 @@ def bm_exact_gradient(P, W, b, G, g_bias):
     _symmetrise(G, 0.5)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bm_gradient_epoch(
     X,
     batch_bounds,

@@ -28,6 +28,7 @@ from numba import njit
 
 from ._arrays import copy_2d, copy_columns
 from ._blas import NO_TRANS, TRANS, gemm
+from ._jit import helper, kernel
 from ._layers import (
     bernoulli_mean_columns_,
     bernoulli_mean_sample_,
@@ -213,7 +214,7 @@ _GRADIENTS = 8  # chains' draw; visible (and log-sigma) gradients
 _UPDATE = 9  # hidden gradient and the parameter updates
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def rbm_epoch_kernel(state, tid, n_threads, sync):
     """The work of :func:`rbm_epoch` for thread ``tid`` of ``n_threads``:
     every minibatch runs the same program of phases, each split into
@@ -267,7 +268,7 @@ def _minibatch_program(n_steps, persistent):
     return program[:n]
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _inverse_sigma(log_sigma, inv_sigma):
     if log_sigma is not None:
         for c in range(inv_sigma.shape[0]):
@@ -325,7 +326,7 @@ def _run_block(phase, blk, n_blocks, batch, state):
                 hyper, h0, h1, v0, v1)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _load_rows(X, csr, start, stop, out):
     """Copy rows ``start:stop`` of dense ``X`` or of CSR ``csr = (data,
     indices, indptr)`` into the first ``stop - start`` rows of ``out``."""
@@ -341,7 +342,7 @@ def _load_rows(X, csr, start, stop, out):
                 out[r, indices[p]] = data[p]
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _scale_rows(log_sigma, V, inv_sigma):
     """Gaussian units: data rows to scaled coordinates ``v / sigma``."""
     if log_sigma is not None:
@@ -350,7 +351,7 @@ def _scale_rows(log_sigma, V, inv_sigma):
                 V[r, c] *= inv_sigma[c]
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _visible_draw(log_sigma, V, rng_state):
     """Visible pre-activations -> samples (Bernoulli, or unit-variance
     Gaussian in scaled coordinates)."""
@@ -361,7 +362,7 @@ def _visible_draw(log_sigma, V, rng_state):
         gaussian_sample_(V, unit_std, rng_state)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _hidden_columns(V, W, hid_bias, out, h0, h1, probabilities):
     """Columns ``h0:h1`` of ``out = V @ W.T + c``, then the sigmoid if
     ``probabilities``. Loops run over whole C-contiguous rows (they
@@ -373,14 +374,14 @@ def _hidden_columns(V, W, hid_bias, out, h0, h1, probabilities):
         bernoulli_mean_columns_(out, h0, h1)
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _visible_columns(H, W, vis_bias, out, v0, v1):
     """Columns ``v0:v1`` of ``out = H @ W + b`` (as :func:`_hidden_columns`)."""
     _fill_columns(out, vis_bias, v0, v1)
     gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, v0:v1], 1.0, out[:, v0:v1])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _fill_columns(out, row, c0, c1):
     src = row[c0:c1]  # segments from 0 vectorise (_visible_gradients)
     for r in range(out.shape[0]):
@@ -389,7 +390,7 @@ def _fill_columns(out, row, c0, c1):
             dst[k] = src[k]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _visible_gradients(V, H, params, learn, n_pos, n_neg, vis_grad, v0, v1):
     """Columns ``v0:v1`` of the visible-bias gradient, and of the log-sigma
     one when sigma is learned (both: positive minus negative phase mean)."""
@@ -442,7 +443,7 @@ def _hidden_gradient(H, n_pos, n_neg, hid_grad, h0, h1):
             grad[k] += row[k]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _update(params, velocity, gauss, learn, V, H, scratch, hyper, h0, h1, v0, v1):
     """Rows ``h0:h1`` of ``W``, and the biases' (and log sigmas') blocks,
     one gradient step: plain, ``W ← (1 - lr·λ) W + lr ∇``, or with
@@ -495,7 +496,7 @@ def _momentum_step(x, velocity, momentum, learning_rate, g):
         x[k] += velocity[k]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _sigma_step(step, log_sigma, learn, c):
     """``log_sigma[c] += step``, the step clipped to ``±max_step`` and the
     result to the floor; returns the step taken."""

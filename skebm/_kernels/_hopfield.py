@@ -45,6 +45,7 @@ from numba import njit
 
 from ._arrays import copy_1d
 from ._blas import NO_TRANS, TRANS, gemm
+from ._jit import helper, kernel
 from ._layers import sigmoid
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads
@@ -71,7 +72,7 @@ def _shuffle(order, s0, s1, s2, s3):
     return s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def async_sweep_orders(state, row, n_units, n_sweeps):
     """The unit orders of the first ``n_sweeps`` zero-temperature
     asynchronous sweeps of generator ``row`` (advances ``state``).
@@ -91,7 +92,7 @@ def async_sweep_orders(state, row, n_units, n_sweeps):
 
 
 # -------------------------------------------------------------- learning
-@njit(cache=True, nogil=True)
+@kernel
 def hebbian_update_(W, S):
     """Hebb's rule, in place: ``W += Sᵀ S / N`` with the diagonal kept at 0.
 
@@ -103,7 +104,7 @@ def hebbian_update_(W, S):
         W[i, i] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def storkey_update_(W, S):
     """Storkey's rule (Storkey 1997), in place, one pattern at a time.
 
@@ -194,7 +195,7 @@ def _add_row(h, W, i, scale):
         h[j] += scale * W[i, j]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def tie_tolerance(W):
     """``TIE_RTOL * max_i Σ_j |W_ij|``: fields this small are ties."""
     largest = 0.0
@@ -300,7 +301,7 @@ def hebbian_counts(W, n_patterns):
     return K
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _round_counts(W, unit, K):
     for i in range(W.shape[0]):
         for j in range(W.shape[1]):
@@ -313,7 +314,7 @@ def _round_counts(W, unit, K):
 COUNTS_ATOL = 1e-6
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def counts_match(W, K):
     """Whether ``W == K / N`` within rounding (``COUNTS_ATOL`` in units of
     ``1 / N``): the counts still describe the weights, which someone may
@@ -347,7 +348,7 @@ def _initial_fields(W, factor, unit, integer, S, H, F, M):
             F[p, j] = round(H[p, j]) if integer else H[p, j]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def hopfield_recall_kernel(model, probes, dynamics, tid, n_threads, sync):
     """:func:`hopfield_recall` for the probe blocks of thread ``tid``.
 
@@ -383,7 +384,7 @@ def hopfield_recall_kernel(model, probes, dynamics, tid, n_threads, sync):
                           scratch)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     """Run the dynamics of probe ``r`` (fields ``h``) to its end."""
     S, rng_state, n_iter, converged = probes
@@ -446,7 +447,7 @@ def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     store_row(rng_state, r, s0, s1, s2, s3)
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _same_units(changed, previous, n_changed):
     for c in range(n_changed):
         if changed[c] != previous[c]:
@@ -469,7 +470,7 @@ def _softmax_rows_(A):
             A[r, c] /= total
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def modern_hopfield_retrieve(X, Q, beta, max_iter, tol, n_iter, converged):
     """Modern Hopfield retrieval (Ramsauer et al. 2020), in place on ``Q``.
 

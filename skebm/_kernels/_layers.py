@@ -33,6 +33,7 @@ from numba.extending import overload
 
 from ._arrays import fill_rows
 from ._blas import NO_TRANS, TRANS, gemm
+from ._jit import kernel
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._vmath import (
     _ONE_F32,
@@ -86,14 +87,14 @@ def softplus(x):
     return max(x, 0.0) + log1p_unit(exp_nonpositive(-abs(x)))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def hidden_preactivation(V, W, hid_bias, out):
     """``out = V @ W.T + hid_bias`` (W has shape (n_hidden, n_visible))."""
     fill_rows(out, hid_bias)
     gemm(NO_TRANS, TRANS, 1.0, V[:, :], W[:, :], 1.0, out[:, :])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def visible_preactivation(H, W, vis_bias, out):
     """``out = H @ W + vis_bias``."""
     fill_rows(out, vis_bias)
@@ -109,14 +110,14 @@ def _sigmoid_(row):
         row[c] = sigmoid(row[c])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def bernoulli_mean_(pre):
     """In place: pre-activations -> ``p(u = 1 | pre)``."""
     for r in range(pre.shape[0]):
         _sigmoid_(pre[r])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def bernoulli_mean_columns_(pre, c0, c1):
     """:func:`bernoulli_mean_` on columns ``c0:c1`` only.  Give it the whole
     C-contiguous array: loops over a column range of its rows vectorise,
@@ -125,7 +126,7 @@ def bernoulli_mean_columns_(pre, c0, c1):
         _sigmoid_(pre[r][c0:c1])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def bernoulli_sample_(probs, state):
     """In place: probabilities -> binary samples; row ``r`` uses RNG row ``r``."""
     for r in range(probs.shape[0]):
@@ -136,7 +137,7 @@ def bernoulli_sample_(probs, state):
         store_row(state, r, s0, s1, s2, s3)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def bernoulli_mean_sample_(pre, state):
     """In place: pre-activations -> binary samples (row by row: a vectorised
     sigmoid pass, then the draws)."""
@@ -150,7 +151,7 @@ def bernoulli_mean_sample_(pre, state):
         store_row(state, r, s0, s1, s2, s3)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def random_binary(n_rows, n_cols, dtype_like, rng_state):
     """``(n_rows, n_cols)`` fair coin flips (dtype of ``dtype_like``)."""
     out = np.full((n_rows, n_cols), 0.5, dtype_like.dtype)
@@ -172,7 +173,7 @@ def _polar_normal_pair(s0, s1, s2, s3):
             return u * f, v * f, s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def gaussian_sample_(mean, std, state):
     """In place: ``mean[r, c] += std[c] * z`` with ``z ~ N(0, 1)``; row ``r``
     uses RNG row ``r`` (two draws per polar step, none wasted within a row)."""
@@ -189,7 +190,7 @@ def gaussian_sample_(mean, std, state):
         store_row(state, r, s0, s1, s2, s3)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def visible_sample_(pre, gaussian, unit_std, state):
     """In place: visible pre-activations -> samples of a Bernoulli layer, or
     of a unit-variance Gaussian layer in scaled coordinates."""
@@ -199,7 +200,7 @@ def visible_sample_(pre, gaussian, unit_std, state):
         bernoulli_mean_sample_(pre, state)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def visible_mean_(pre, gaussian):
     """In place: visible pre-activations -> conditional means."""
     if not gaussian:
@@ -229,7 +230,7 @@ def softplus_sum(row, scale, tmp):
     return acc
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def bernoulli_free_energy_term(pre, out):
     """``out[r] += -sum_j softplus(pre[r, j])`` (a summed-out binary layer)."""
     tmp = np.empty(pre.shape[1], np.float64)
@@ -237,7 +238,7 @@ def bernoulli_free_energy_term(pre, out):
         out[r] -= softplus_sum(pre[r], 1.0, tmp)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def rbm_free_energy(V, W, vis_bias, hid_bias, gaussian):
     """Free energy ``F(v) = E_vis(v) - sum_j softplus(c_j + W_j·v)`` per row.
 

@@ -7,9 +7,9 @@ generator row, so results never depend on the thread count.
 """
 
 import numpy as np
-from numba import njit
 
 from ._arrays import copy_1d, copy_2d
+from ._jit import helper, kernel
 from ._layers import (
     bernoulli_mean_,
     bernoulli_mean_sample_,
@@ -41,7 +41,7 @@ def hidden_probabilities(V, W, hid_bias, n_threads=1):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _hidden_probabilities_kernel(V, W, hid_bias, out, tid, n_threads, sync):
     n = V.shape[0]
     for start in range(tid * _ROW_BLOCK, n, n_threads * _ROW_BLOCK):
@@ -60,7 +60,7 @@ def free_energies(V, W, vis_bias, hid_bias, gaussian, n_threads=1):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _free_energies_kernel(
     V, W, vis_bias, hid_bias, gaussian, out, tid, n_threads, sync
 ):
@@ -92,7 +92,7 @@ def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_threads,
                       sync):  # fmt: skip
     n = V.shape[0]
@@ -104,7 +104,7 @@ def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_thre
         copy_2d(out[start:stop], samples)
 
 
-@njit(cache=True, nogil=True)
+@helper
 def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 

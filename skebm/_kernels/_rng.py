@@ -15,6 +15,8 @@ which spreads the seed into well-mixed, independent 256-bit states.
 import numpy as np
 from numba import njit
 
+from ._jit import helper, kernel
+
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
@@ -34,7 +36,7 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def xoshiro_step(s0, s1, s2, s3):
     """One xoshiro256** step on a state held in locals (registers).
 
@@ -52,19 +54,19 @@ def xoshiro_step(s0, s1, s2, s3):
     return result, s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def u64_to_unit(x):
     """Uniform double in [0, 1) from the top 53 bits of ``x``."""
     return float(x >> np.uint64(11)) * _U53
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def load_row(state, row):
     """Generator ``row``'s four state words, into locals (registers)."""
     return state[row, 0], state[row, 1], state[row, 2], state[row, 3]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def store_row(state, row, s0, s1, s2, s3):
     """Write locals back as generator ``row``'s state (see :func:`load_row`)."""
     state[row, 0] = s0
@@ -73,7 +75,7 @@ def store_row(state, row, s0, s1, s2, s3):
     state[row, 3] = s3
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def fill_uniform(state, out):
     """Fill a 2-D array with uniforms, row ``r`` from generator ``r``."""
     for r in range(out.shape[0]):
@@ -97,7 +99,7 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def probe_states(S, seed):
     """One xoshiro256** state row per probe, from ``seed`` and the probe.
 

@@ -36,6 +36,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._jit import helper
+
 
 def _element_pointer(context, builder, signature, args):
     aryty = signature.args[0]
@@ -153,7 +155,7 @@ def barrier(sync, n_threads):
     return atomic_load(sync, 2) == 0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def span(n, block, n_blocks):
     """Bounds of block ``block`` of ``n_blocks`` near-equal parts of ``n``."""
     return (block * n) // n_blocks, ((block + 1) * n) // n_blocks
