@@ -54,16 +54,22 @@ MUTATIONS = [
     dict(
         id="cd-negative-phase-sign",
         file=K + "_cd.py",
-        old="            H[r, c] *= -neg_scale\n",
-        new="            H[r, c] *= neg_scale\n",
+        old=(
+            "        scale = pos_scale if r < n_pos else -neg_scale\n"
+            "        row = H[r][h0:h1]\n"
+        ),
+        new=(
+            "        scale = pos_scale if r < n_pos else neg_scale\n"
+            "        row = H[r][h0:h1]\n"
+        ),
         why="negative phase added to the W and hidden-bias gradients",
         tests=RBM_KERNEL,
     ),
     dict(
         id="cd-visible-gradient-sign",
         file=K + "_cd.py",
-        old="            vis_grad[c] -= V[r, c] * neg_scale\n",
-        new="            vis_grad[c] += V[r, c] * neg_scale\n",
+        old="            grad[k] -= row[k] * neg_scale\n",
+        new="            grad[k] += row[k] * neg_scale\n",
         why="negative phase added to the visible-bias gradient",
         tests=RBM_KERNEL,
     ),
@@ -108,8 +114,8 @@ MUTATIONS = [
     dict(
         id="cd-momentum-dropped-on-visible-bias",
         file=K + "_cd.py",
-        old="momentum * vis_velocity[c] + learning_rate * vis_grad[c]\n",
-        new="learning_rate * vis_grad[c]\n",
+        old="_momentum_step(vis_bias[v0:v1], vis_velocity[v0:v1], momentum,",
+        new="_momentum_step(vis_bias[v0:v1], vis_velocity[v0:v1], 0.0,",
         why="the visible-bias velocity forgets its momentum term",
         tests=RBM_KERNEL,
     ),
@@ -131,7 +137,7 @@ MUTATIONS = [
     ),
     dict(
         id="cd-gibbs-hidden-probabilities",
-        file=K + "_cd.py",
+        file=K + "_rbm_inference.py",
         old="        bernoulli_mean_sample_(h, rng_state)\n",
         new="        bernoulli_mean_(h)\n",
         why="sample/gibbs propagate hidden probabilities, not samples",
@@ -140,8 +146,8 @@ MUTATIONS = [
     dict(
         id="cd-monitor-pll-sign",
         file="skebm/_monitor.py",
-        old="np.logaddexp(0.0, free - free_flip)",
-        new="np.logaddexp(0.0, free_flip - free)",
+        old="np.logaddexp(0.0, gap)",
+        new="np.logaddexp(0.0, -gap)",
         why="pseudo-log-likelihood monitor uses log sigmoid of the wrong sign",
         tests=RBM_KERNEL + RBM_EST,
     ),
@@ -229,8 +235,8 @@ MUTATIONS = [
     dict(
         id="partition-gaussian-drops-log-sigma",
         file="skebm/partition.py",
-        old="            + (log_sigma + 0.5 * np.log(2.0 * np.pi)).sum()\n",
-        new="            + (0.5 * np.log(2.0 * np.pi)) * log_sigma.size\n",
+        old="            + (log_sigma + HALF_LOG_2PI).sum()\n",
+        new="            + HALF_LOG_2PI * log_sigma.size\n",
         why="exact Gaussian log Z drops the sum of log sigma (Jacobian)",
         tests=GAUSS,
     ),
@@ -286,8 +292,8 @@ MUTATIONS = [
     dict(
         id="rbm-partial-fit-resets-chains",
         file="skebm/_rbm_base.py",
-        old='                "h_samples": self._resized_chains(dtype),\n',
-        new='                "h_samples": 0 * self._resized_chains(dtype),\n',
+        old='            "h_samples": self._resized_chains(dtype),\n',
+        new='            "h_samples": 0 * self._resized_chains(dtype),\n',
         why="partial_fit restarts the persistent chains at zero",
         tests=RBM_EST,
     ),
@@ -302,9 +308,9 @@ MUTATIONS = [
     # ---------------------------------------------------- Boltzmann machine
     dict(
         id="bm-sml-drop-last-row-of-minibatch",
-        file=K + "_boltzmann.py",
-        old="        n_pos = batch_bounds[k + 1] - start\n",
-        new="        n_pos = batch_bounds[k + 1] - start - 1\n",
+        file=K + "_boltzmann_train.py",
+        old="        batch = (bounds[k], bounds[k + 1] - bounds[k])\n",
+        new="        batch = (bounds[k], bounds[k + 1] - bounds[k] - 1)\n",
         why="the Boltzmann SML kernel drops the last row of every minibatch",
         tests=["tests/test_estimator_statistics.py", "-k", "boltzmann"] + BM_KERNEL,
     ),
@@ -334,15 +340,15 @@ MUTATIONS = [
     ),
     dict(
         id="bm-sml-weight-gradient-doubled",
-        file=K + "_boltzmann.py",
-        old="            _symmetrise_rows(G, 0.5, i0, i1)\n",
-        new="            _symmetrise_rows(G, 1.0, i0, i1)\n",
+        file=K + "_boltzmann_train.py",
+        old="        _symmetrise_rows(G, 0.5, t0, t1)\n",
+        new="        _symmetrise_rows(G, 1.0, t0, t1)\n",
         why="SML weight gradient symmetrised without the 1/2 (doubled)",
         tests=BM_KERNEL,
     ),
     dict(
         id="bm-pl-gradient-halved",
-        file=K + "_boltzmann.py",
+        file=K + "_boltzmann_train.py",
         old=(
             "    gemm(TRANS, NO_TRANS, 1.0, R[:, :], P[:, :], 0.0, G[:, :])\n"
             "    _symmetrise(G, 1.0)\n"
@@ -356,7 +362,7 @@ MUTATIONS = [
     ),
     dict(
         id="bm-exact-gradient-bias-sign",
-        file=K + "_boltzmann.py",
+        file=K + "_boltzmann_train.py",
         old="        g_bias[i] = acc / n_rows - mean[i]\n",
         new="        g_bias[i] = acc / n_rows + mean[i]\n",
         why="exact-likelihood bias gradient adds the model mean",
@@ -364,7 +370,7 @@ MUTATIONS = [
     ),
     dict(
         id="bm-weight-decay-sign",
-        file=K + "_boltzmann.py",
+        file=K + "_boltzmann_train.py",
         old="            step = lr * (G[i, j] - decay * W[i, j])\n",
         new="            step = lr * (G[i, j] + decay * W[i, j])\n",
         why="Boltzmann weight decay grows the weights",
