@@ -45,7 +45,7 @@ from numba import njit
 
 from ._arrays import copy_1d
 from ._blas import NO_TRANS, TRANS, gemm
-from ._jit import helper, kernel
+from ._jit import kernel
 from ._layers import sigmoid
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads
@@ -384,7 +384,7 @@ def hopfield_recall_kernel(model, probes, dynamics, tid, n_threads, sync):
                           scratch)  # fmt: skip
 
 
-@helper
+@njit(inline="always")
 def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     """Run the dynamics of probe ``r`` (fields ``h``) to its end."""
     S, rng_state, n_iter, converged = probes
@@ -447,7 +447,7 @@ def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     store_row(rng_state, r, s0, s1, s2, s3)
 
 
-@helper
+@njit(inline="always")
 def _same_units(changed, previous, n_changed):
     for c in range(n_changed):
         if changed[c] != previous[c]:
