@@ -33,7 +33,7 @@ from numba.extending import overload
 
 from ._arrays import fill_rows
 from ._blas import NO_TRANS, TRANS, gemm
-from ._jit import kernel
+from ._jit import helper, kernel
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._vmath import (
     _ONE_F32,
@@ -80,7 +80,10 @@ def _sigmoid_overload(x):
     return lambda x: _sigmoid_f64(x)
 
 
-@njit(inline="always")
+# A helper, not inline="always": IR-inlining it (and the exp and log1p it
+# inlines) into every caller cost about 0.3 s of compile time each; LLVM
+# inlines the call anyway, so loops of it still vectorise.
+@helper(error_model="numpy")
 def softplus(x):
     """``log(1 + exp(x))`` without overflow; branch-free like :func:`sigmoid`."""
     x = float(x)
