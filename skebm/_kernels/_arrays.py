@@ -35,6 +35,17 @@ def copy_columns(dst, src, c0, c1):
             d[k] = s[k]
 
 
+@helper(error_model="numpy")
+def fill_columns(out, row, c0, c1):
+    """``out[:, c0:c1] = row[c0:c1]`` on every row, looping over ranges of
+    whole rows (see :func:`copy_columns`)."""
+    src = row[c0:c1]
+    for r in range(out.shape[0]):
+        dst = out[r][c0:c1]
+        for k in range(src.shape[0]):
+            dst[k] = src[k]
+
+
 @helper
 def fill_rows(out, row):
     """Set every row of ``out`` to ``row``."""

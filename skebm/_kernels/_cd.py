@@ -26,14 +26,14 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ._arrays import copy_2d, copy_columns
+from ._arrays import copy_2d, copy_columns, fill_columns
 from ._blas import NO_TRANS, TRANS, gemm
 from ._jit import helper, kernel
 from ._layers import (
     bernoulli_mean_columns_,
     bernoulli_mean_sample_,
     bernoulli_sample_,
-    gaussian_sample_,
+    visible_sample_,
 )
 from ._sync import barrier, run_threads, span
 
@@ -128,8 +128,8 @@ def rbm_epoch(
     update.
 
     Options that are off are not compiled: the kernel receives ``None`` for
-    the momentum buffers, the Gaussian state and the sparse arrays, and
-    numba prunes their branches by type.
+    the momentum buffers, the Gaussian state (and unit standard deviations)
+    and the sparse arrays, and numba prunes their branches by type.
     """
     if int(n_blocks) < 1 or int(n_threads) < 1:
         raise ValueError(
@@ -175,6 +175,7 @@ def rbm_epoch(
         tuple(params),
         None if float(momentum) == 0.0 else tuple(velocity),
         gauss,
+        None if gauss is None else np.ones(n_visible, dtype),  # unit std
         learn,
         tuple(chains),
         scratch,
@@ -219,7 +220,7 @@ def rbm_epoch_kernel(state, tid, n_threads, sync):
     """The work of :func:`rbm_epoch` for thread ``tid`` of ``n_threads``:
     every minibatch runs the same program of phases, each split into
     blocks."""
-    bounds, gauss, chains, plan = state[2], state[5], state[7], state[10]
+    bounds, gauss, chains, plan = state[2], state[5], state[8], state[11]
     n_steps, persistent, n_blocks = plan
     n_chains = chains[0].shape[0]
     inv_sigma = np.ones(state[3][0].shape[1], state[3][0].dtype)
@@ -278,7 +279,8 @@ def _inverse_sigma(log_sigma, inv_sigma):
 @njit(inline="always")
 def _run_block(phase, blk, n_blocks, batch, state):
     """Block ``blk`` of ``n_blocks`` of one phase of a minibatch."""
-    X, csr, _, params, velocity, gauss, learn, chains, scratch, hyper, plan = state
+    X, csr, _, params, velocity, gauss, unit_std, learn, chains, scratch = state[:10]
+    hyper, plan = state[10], state[11]
     W = params[0]
     n_hidden, n_visible = W.shape
     start, n_pos, n_neg, inv_sigma = batch
@@ -307,7 +309,7 @@ def _run_block(phase, blk, n_blocks, batch, state):
     elif phase == _VISIBLE_PRE:
         _visible_columns(chain, W, params[1], V[n_pos:n_all], v0, v1)
     elif phase == _VISIBLE_DRAW:
-        _visible_draw(gauss, V[n_pos + q0 : n_pos + q1], rng_state[q0:q1])
+        visible_sample_(V[n_pos + q0 : n_pos + q1], unit_std, rng_state[q0:q1])
     elif phase == _HIDDEN_PRE:
         _hidden_columns(V[n_pos:n_all], W, params[2], chain, h0, h1, probabilities)
     elif phase == _HIDDEN_DRAW:
@@ -351,24 +353,13 @@ def _scale_rows(log_sigma, V, inv_sigma):
                 V[r, c] *= inv_sigma[c]
 
 
-@helper
-def _visible_draw(log_sigma, V, rng_state):
-    """Visible pre-activations -> samples (Bernoulli, or unit-variance
-    Gaussian in scaled coordinates)."""
-    if log_sigma is None:
-        bernoulli_mean_sample_(V, rng_state)
-    else:
-        unit_std = np.ones(V.shape[1], V.dtype)
-        gaussian_sample_(V, unit_std, rng_state)
-
-
 @helper(error_model="numpy")
 def _hidden_columns(V, W, hid_bias, out, h0, h1, probabilities):
     """Columns ``h0:h1`` of ``out = V @ W.T + c``, then the sigmoid if
     ``probabilities``. Loops run over whole C-contiguous rows (they
     vectorise; loops over a column slice's rows do not), and the product
     sees strided views, so ``gemm`` is compiled once per dtype."""
-    _fill_columns(out, hid_bias, h0, h1)
+    fill_columns(out, hid_bias, h0, h1)
     gemm(NO_TRANS, TRANS, 1.0, V[:, :], W[h0:h1, :], 1.0, out[:, h0:h1])
     if probabilities:
         bernoulli_mean_columns_(out, h0, h1)
@@ -377,17 +368,8 @@ def _hidden_columns(V, W, hid_bias, out, h0, h1, probabilities):
 @helper
 def _visible_columns(H, W, vis_bias, out, v0, v1):
     """Columns ``v0:v1`` of ``out = H @ W + b`` (as :func:`_hidden_columns`)."""
-    _fill_columns(out, vis_bias, v0, v1)
+    fill_columns(out, vis_bias, v0, v1)
     gemm(NO_TRANS, NO_TRANS, 1.0, H[:, :], W[:, v0:v1], 1.0, out[:, v0:v1])
-
-
-@helper(error_model="numpy")
-def _fill_columns(out, row, c0, c1):
-    src = row[c0:c1]  # segments from 0 vectorise (_visible_gradients)
-    for r in range(out.shape[0]):
-        dst = out[r][c0:c1]
-        for k in range(src.shape[0]):
-            dst[k] = src[k]
 
 
 @helper(error_model="numpy")

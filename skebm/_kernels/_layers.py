@@ -194,13 +194,14 @@ def gaussian_sample_(mean, std, state):
 
 
 @kernel
-def visible_sample_(pre, gaussian, unit_std, state):
-    """In place: visible pre-activations -> samples of a Bernoulli layer, or
-    of a unit-variance Gaussian layer in scaled coordinates."""
-    if gaussian:
-        gaussian_sample_(pre, unit_std, state)
-    else:
+def visible_sample_(pre, unit_std, state):
+    """In place: visible pre-activations -> samples of a Bernoulli layer
+    (``unit_std`` None: numba compiles no Gaussian code then), or of a
+    unit-variance Gaussian layer in scaled coordinates (``unit_std`` ones)."""
+    if unit_std is None:
         bernoulli_mean_sample_(pre, state)
+    else:
+        gaussian_sample_(pre, unit_std, state)
 
 
 @kernel

@@ -87,30 +87,31 @@ def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=
     """
     out = np.empty((V.shape[0], W.shape[1]), W.dtype)
     n_blocks = -(-V.shape[0] // _GIBBS_BLOCK)
-    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), bool(gaussian), out)
+    unit_std = np.ones(W.shape[1], W.dtype) if gaussian else None
+    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), unit_std, out)
     run_threads(_rbm_gibbs_kernel, args, max(1, min(int(n_threads), n_blocks)))
     return out
 
 
 @kernel
-def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, gaussian, out, tid, n_threads,
+def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, unit_std, out, tid, n_threads,
                       sync):  # fmt: skip
     n = V.shape[0]
     for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
         stop = min(n, start + _GIBBS_BLOCK)
         samples = _rbm_gibbs_block(
-            V[start:stop], W, b, c, rng_state[start:stop], n_steps, gaussian
+            V[start:stop], W, b, c, rng_state[start:stop], n_steps, unit_std
         )
         copy_2d(out[start:stop], samples)
 
 
 @helper
-def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
+def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 
     Returns the last visible samples (dtype of ``W``): binary, or for
-    Gaussian units real values in scaled coordinates (``V`` and
-    ``vis_bias`` scaled too).
+    Gaussian units (``unit_std`` ones, else None) real values in scaled
+    coordinates (``V`` and ``vis_bias`` scaled too).
     """
     n, n_visible = V.shape
     n_hidden = W.shape[0]
@@ -119,10 +120,9 @@ def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian):
         for c in range(n_visible):
             v[r, c] = V[r, c]
     h = np.empty((n, n_hidden), W.dtype)
-    unit_std = np.ones(n_visible, W.dtype)
     for _ in range(n_steps):
         hidden_preactivation(v, W, hid_bias, h)
         bernoulli_mean_sample_(h, rng_state)
         visible_preactivation(h, W, vis_bias, v)
-        visible_sample_(v, gaussian, unit_std, rng_state)
+        visible_sample_(v, unit_std, rng_state)
     return v
