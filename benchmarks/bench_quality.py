@@ -13,6 +13,10 @@ Prints mean ± sd over the seeds and the difference to scikit-learn.
 
     python benchmarks/bench_quality.py [--budgets 20 60] [--seeds 0 1 2]
         [--figure learning_curves.png]
+    python benchmarks/bench_quality.py --equal-epochs 10 35 120
+
+The second form compares scikit-learn and skebm with scikit-learn's
+parameters after equal numbers of epochs instead of equal time.
 """
 
 import argparse
@@ -31,6 +35,7 @@ CONFIGS = {
     "scikit-learn": None,
     "skebm, scikit-learn's parameters": dict(),
     "skebm, n_chains=100": dict(n_chains=100),
+    "skebm, n_chains=100, sampler='pt'": dict(n_chains=100, sampler="pt"),
 }
 
 
@@ -87,14 +92,47 @@ def test_log_likelihood(params, X_train, X_test):
     return float(-shell.free_energy(X_test).mean() - log_z)
 
 
+def equal_epochs(X_train, X_test, epoch_counts, seeds):
+    """scikit-learn and skebm with scikit-learn's parameters after the same
+    numbers of epochs (not the same time): the same algorithm should give
+    the same quality, up to the seed."""
+    print(f"\nAt equal epochs, mean ± sd over seeds {seeds}")
+    for name, extra in list(CONFIGS.items())[:2]:
+        scores = {n: [] for n in epoch_counts}
+        for seed in seeds:
+            if extra is None:
+                epochs = sklearn_epochs(X_train, seed)
+            else:
+                epochs = skebm_epochs(X_train, seed, extra)
+            for n in range(1, max(epoch_counts) + 1):
+                rbm = next(epochs)
+                if n in scores:
+                    p = (rbm.components_, rbm.intercept_visible_,
+                         rbm.intercept_hidden_)  # fmt: skip
+                    p = tuple(np.array(a, dtype=np.float64) for a in p)
+                    scores[n].append(test_log_likelihood(p, X_train, X_test))
+        cells = [f"{n} epochs: {np.mean(v):8.2f} ± {np.std(v, ddof=1):5.2f}"
+                 for n, v in scores.items()]  # fmt: skip
+        print(f"  {name:<36s} " + "   ".join(cells), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=float, nargs="+", default=[20.0, 60.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--figure", default=None)
+    parser.add_argument(
+        "--equal-epochs", type=int, nargs="+", default=None,
+        help="instead: compare scikit-learn and the drop-in after these "
+        "numbers of epochs",
+    )  # fmt: skip
     args = parser.parse_args()
     X_train, X_test = mnist()
-    BernoulliRBM(n_components=4, n_iter=1).fit(X_train[:50])  # compile first
+    if args.equal_epochs:
+        return equal_epochs(X_train, X_test, args.equal_epochs, args.seeds)
+    for extra in CONFIGS.values():  # compile every configuration's kernel first
+        if extra is not None:
+            BernoulliRBM(n_components=4, n_iter=1, **extra).fit(X_train[:50])
     curves = {}
     for name, extra in CONFIGS.items():
         for seed in args.seeds:
@@ -117,7 +155,8 @@ def main():
                 f"{b:g} s: {scores[b]:.2f} nats ({at[b][1]} epochs)" for b in at
             ), flush=True)  # fmt: skip
     reference = {
-        b: np.array([c[1][b] for c in curves["scikit-learn"]]) for b in args.budgets
+        b: np.array([c[1][b] for c in curves.get("scikit-learn", [])] or [np.nan])
+        for b in args.budgets
     }
     print(f"\nTest log-likelihood (nats), mean ± sd over seeds {args.seeds}")
     for name, runs in curves.items():

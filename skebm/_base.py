@@ -139,7 +139,7 @@ class EpochRecorder:
         self.rows.append(row)
         if self.verbose:
             parts = ", ".join(
-                f"{k.replace('_', ' ')} = {v:.4f}"
+                f"{k.replace('_', ' ')} = {_format_value(v)}"
                 for k, v in row.items()
                 if k not in ("epoch", "time")
             )
@@ -149,23 +149,39 @@ class EpochRecorder:
         self.epoch += 1
 
     def history(self, keys):
-        """The record as a dict of arrays; a quantity recorded earlier but
-        not now (a validation score, by fit but not partial_fit) continues
-        with NaN."""
+        """The record as a dict of arrays (2-D for a quantity with one value
+        per item, such as swap rates per pair of temperatures); a quantity
+        recorded earlier but not now (a validation score, by fit but not
+        partial_fit) continues with NaN."""
         out = {}
         previous = self.previous or {}
         extra = [key for key in previous if key not in ("epoch", *keys, "time")]
         for key in ("epoch", *keys, *extra, "time"):
             if key in extra:
-                new = np.full(len(self.rows), np.nan)
+                new = np.full((len(self.rows), *previous[key].shape[1:]), np.nan)
             else:
                 new = np.array([row[key] for row in self.rows], dtype=np.float64)
             if key == "epoch":
                 new = new.astype(np.int64)
-            if key in previous:
-                new = np.concatenate([previous[key], new])
+            if previous:
+                # NaN before a quantity's first record (sampler="pt" from
+                # partial_fit on) or where its length changed
+                # (n_temperatures)
+                old = previous.get(key)
+                if old is None or old.shape[1:] != new.shape[1:]:
+                    n_old = len(previous["epoch"])
+                    old = np.full((n_old, *new.shape[1:]), np.nan)
+                new = np.concatenate([old, new])
             out[key] = new
         return out
+
+
+def _format_value(value):
+    """A monitoring value for a verbose line: ``0.1234``, or for a vector
+    (swap rates) ``[0.12 0.34]``."""
+    if np.ndim(value):
+        return np.array2string(np.asarray(value), precision=2, separator=" ")
+    return f"{value:.4f}"
 
 
 _CONTROLLER = None

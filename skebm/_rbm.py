@@ -57,6 +57,18 @@ class BernoulliRBM(_BaseRBM):
         chains give a less noisy gradient at the same minibatch size.
         ``None`` is one chain per minibatch row (``batch_size`` chains), as
         scikit-learn. Only used when ``persistent=True``.
+    sampler : {"gibbs", "pt"}, default="gibbs"
+        How the persistent chains move: ``"gibbs"``, ``k`` block-Gibbs
+        steps per minibatch (scikit-learn's algorithm); ``"pt"``, parallel
+        tempering: every chain gets ``n_temperatures - 1`` companions at
+        higher temperatures, and after every Gibbs step neighbouring
+        temperatures try to swap states, so that states found by the
+        hot, fast-mixing chains reach the ``beta = 1`` chains of the
+        gradient. Needs ``persistent=True``; the negative phase costs
+        about ``n_temperatures`` times as much.
+    n_temperatures : int, default=10
+        Temperatures of ``sampler="pt"``, including ``beta = 1``: inverse
+        temperatures evenly spaced from 1 down to ``1 / n_temperatures``.
     momentum : float, default=0.0
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=0.0
@@ -111,8 +123,10 @@ class BernoulliRBM(_BaseRBM):
         Hidden states of the persistent chains (continued by
         :meth:`partial_fit`; ``batch_size`` of them when ``n_chains`` is
         None, and if their number changed since fit, the existing ones are
-        repeated or truncated). With ``persistent=False`` there are none, and
-        it keeps its initial zeros.
+        repeated or truncated). With ``sampler="pt"``, ``n_chains *
+        n_temperatures`` rows: the chains at ``beta = 1`` first, then those
+        of each lower inverse temperature in turn. With ``persistent=False``
+        there are none, and it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats (None when ``log_partition=None``), computed on
         first access (or the first :meth:`score_samples`) after training.
@@ -124,7 +138,10 @@ class BernoulliRBM(_BaseRBM):
         One entry per epoch: ``epoch``, ``pseudo_log_likelihood`` (the
         deterministic version of scikit-learn's proxy, on at most 256
         training rows), ``reconstruction_error`` (mean squared error of the
-        mean-field reconstruction on the same rows) and ``time`` (seconds).
+        mean-field reconstruction on the same rows) and ``time`` (seconds);
+        with ``sampler="pt"`` also ``swap_acceptance``, of shape (n_epochs,
+        n_temperatures - 1): the fraction of accepted swaps per pair of
+        neighbouring temperatures, coldest pair first.
     random_state_ : RandomState
         Generator that seeds later :meth:`partial_fit` and :meth:`gibbs`
         calls.
@@ -181,6 +198,8 @@ class BernoulliRBM(_BaseRBM):
         k=1,
         persistent=True,
         n_chains=None,
+        sampler="gibbs",
+        n_temperatures=10,
         momentum=0.0,
         weight_decay=0.0,
         early_stopping=False,
@@ -200,6 +219,8 @@ class BernoulliRBM(_BaseRBM):
         self.k = k
         self.persistent = persistent
         self.n_chains = n_chains
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
@@ -288,6 +309,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         Number of persistent chains, independent of ``batch_size`` (see
         :class:`BernoulliRBM`); ``None`` is ``batch_size`` chains. Only
         used when ``persistent=True``.
+    sampler : {"gibbs", "pt"}, default="gibbs"
+        Block Gibbs, or parallel tempering (see :class:`BernoulliRBM`). A
+        Gaussian unit at inverse temperature ``beta`` has variance
+        ``sigma_i² / beta``.
+    n_temperatures : int, default=10
+        Temperatures of ``sampler="pt"`` (see :class:`BernoulliRBM`).
     momentum : float, default=0.0
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=0.0
@@ -349,8 +376,9 @@ class GaussianBernoulliRBM(_BaseRBM):
         None otherwise.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains (``batch_size`` of them when
-        ``n_chains`` is None). With ``persistent=False``
-        there are none, and it keeps its initial zeros.
+        ``n_chains`` is None; ``n_chains * n_temperatures`` with
+        ``sampler="pt"``, the ``beta = 1`` ones first). With
+        ``persistent=False`` there are none, and it keeps its initial zeros.
     log_partition_ : float or None
         ``log Z`` in nats, the integral over ``v`` (None when
         ``log_partition=None``), computed on first access (or the first
@@ -362,7 +390,8 @@ class GaussianBernoulliRBM(_BaseRBM):
     history_ : dict of ndarray
         One entry per epoch: ``epoch``, ``reconstruction_error`` (mean
         squared error of the mean-field reconstruction on at most 256
-        training rows) and ``time``.
+        training rows) and ``time``; with ``sampler="pt"`` also
+        ``swap_acceptance`` (see :class:`BernoulliRBM`).
     random_state_ : RandomState
         Generator that seeds later :meth:`partial_fit` and :meth:`gibbs`
         calls.
@@ -403,7 +432,7 @@ class GaussianBernoulliRBM(_BaseRBM):
     """
 
     _gaussian = True
-    _history_keys = ("reconstruction_error",)
+    _monitor_keys = ("reconstruction_error",)
     _parameter_constraints: dict = {
         **_BaseRBM._parameter_constraints,
         "learn_sigma": ["boolean"],
@@ -421,6 +450,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         k=1,
         persistent=True,
         n_chains=None,
+        sampler="gibbs",
+        n_temperatures=10,
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
@@ -441,6 +472,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.k = k
         self.persistent = persistent
         self.n_chains = n_chains
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma

@@ -56,8 +56,9 @@ class _BaseRBM(
 
     #: Visible units are Gaussian (True) or Bernoulli (False).
     _gaussian = False
-    #: Per-epoch monitoring quantities recorded in ``history_``.
-    _history_keys = ("pseudo_log_likelihood", "reconstruction_error")
+    #: Per-epoch monitoring quantities recorded in ``history_`` (and
+    #: ``swap_acceptance`` with ``sampler="pt"``).
+    _monitor_keys = ("pseudo_log_likelihood", "reconstruction_error")
     #: ``score_samples`` is ``-free_energy(X) - log_partition_``.
     _score_energy = "free_energy"
     _score_hint = "free_energy, or skebm.partition.ais_log_partition"
@@ -72,6 +73,8 @@ class _BaseRBM(
         "k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "sampler": [StrOptions({"gibbs", "pt"})],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -161,15 +164,37 @@ class _BaseRBM(
         }
         return X, params
 
+    @property
+    def _history_keys(self):
+        if self._tempered():
+            return (*self._monitor_keys, "swap_acceptance")
+        return self._monitor_keys
+
+    def _tempered(self):
+        return getattr(self, "sampler", "gibbs") == "pt"
+
+    def _check_training_data(self, X):
+        if self._tempered() and not self.persistent:
+            raise ValueError(
+                "sampler='pt' tempers the persistent chains: it needs persistent=True"
+            )
+
     def _n_chains(self):
-        """Persistent chains: ``n_chains``, or one per minibatch row."""
+        """Persistent chains per temperature: ``n_chains``, or one per
+        minibatch row."""
         if self.n_chains is None or not self.persistent:
             return self.batch_size
         return self.n_chains
 
+    def _n_chain_rows(self):
+        """Rows of ``h_samples_``: the chains at every temperature."""
+        if self._tempered():
+            return self._n_chains() * self.n_temperatures
+        return self._n_chains()
+
     def _resized_chains(self, dtype):
         """Persistent chains, adapted if their number changed since fit."""
-        return resize_chains(self.h_samples_.astype(dtype), self._n_chains())
+        return resize_chains(self.h_samples_.astype(dtype), self._n_chain_rows())
 
     def _initial_parameters(self, X, rng):
         n_features, dtype = X.shape[1], X.dtype
@@ -184,7 +209,9 @@ class _BaseRBM(
             "c": np.zeros(self.n_components, dtype=dtype),
             "log_sigma": log_sigma,
             "log_sigma_floor": log_sigma_floor,
-            "h_samples": np.zeros((self._n_chains(), self.n_components), dtype=dtype),
+            "h_samples": np.zeros(
+                (self._n_chain_rows(), self.n_components), dtype=dtype
+            ),
             "W_velocity": np.zeros((self.n_components, n_features), dtype=dtype),
             "b_velocity": np.zeros(n_features, dtype=dtype),
             "c_velocity": np.zeros(self.n_components, dtype=dtype),
@@ -196,6 +223,7 @@ class _BaseRBM(
         from ._kernels._cd import GaussianVisible, epoch_blocks, rbm_epoch, split_input
         from ._kernels._rng import seed_state
         from ._kernels._sync import available_threads
+        from ._kernels._tempering import Tempering, temperature_ladder
 
         bounds = batch_bounds(X.shape[0], self.batch_size)
         data = split_input(X)
@@ -220,6 +248,7 @@ class _BaseRBM(
             persistent=self.persistent,
             velocity=(params["W_velocity"], params["b_velocity"], params["c_velocity"]),
             gaussian=gaussian,
+            tempering=None,
             # Blocks from the parameters and shapes only (never from X's
             # length or the thread count), so partial_fit and fit split alike.
             n_blocks=epoch_blocks(
@@ -227,13 +256,21 @@ class _BaseRBM(
             ),
             n_threads=available_threads(),
         )
+        if self._tempered():
+            options["tempering"] = Tempering(
+                temperature_ladder(self.n_temperatures), self._n_chains()
+            )
         model = (params["W"], params["b"], params["c"])
         chains = (params["h_samples"], rng_state)
+        swaps = {}
 
         def run_epoch():
-            rbm_epoch(data, bounds, model, chains, **options)
+            swaps["swap_acceptance"] = rbm_epoch(data, bounds, model, chains, **options)
 
-        return run_epoch, monitor
+        def monitor_with_swaps(params):
+            return {**monitor(params), **swaps}
+
+        return run_epoch, monitor_with_swaps if self._tempered() else monitor
 
     def _checked_parameters(self, params):
         checked = {

@@ -17,7 +17,9 @@ keep hidden *samples* between minibatches, exactly as
 ``sklearn.neural_network.BernoulliRBM`` does (Tieleman 2008).  With
 ``persistent=False`` the chains restart from the data each minibatch (CD-k,
 Hinton 2002).  Momentum keeps a velocity: ``Δ ← m Δ + lr (∇ - λ W)``,
-``W ← W + Δ``.
+``W ← W + Δ``.  With parallel tempering (:mod:`._tempering`) the chains
+are ``K`` temperatures times ``C`` rows, a swap phase follows every visible
+draw, and only the first ``C`` chains (``beta = 1``) enter the gradient.
 """
 
 from typing import NamedTuple
@@ -33,9 +35,15 @@ from ._layers import (
     bernoulli_mean_columns_,
     bernoulli_mean_sample_,
     bernoulli_sample_,
-    visible_sample_,
 )
 from ._sync import barrier, run_threads, span
+from ._tempering import (
+    draw_visible_,
+    hidden_mean_columns_,
+    n_temperatures,
+    swap_,
+    temper_rows_,
+)
 
 
 def epoch_blocks(max_batch, n_chains, n_visible, n_hidden):
@@ -90,10 +98,11 @@ def rbm_epoch(
     persistent=True,
     velocity=None,
     gaussian=None,
+    tempering=None,
     n_blocks=1,
     n_threads=1,
 ):
-    """Train one epoch in place; returns nothing.
+    """Train one epoch in place.
 
     Parameters
     ----------
@@ -110,10 +119,18 @@ def rbm_epoch(
         buffers, updated in place; needed (and used) only if momentum != 0.
     gaussian : None for Bernoulli visible units, else a
         :class:`GaussianVisible`.
+    tempering : None, or a :class:`~._tempering.Tempering` for parallel
+        tempering (persistent chains only): the chains are then ``K`` times
+        ``n_ladders`` rows, the ``beta = 1`` ones first.
     n_blocks : 1 or 2, blocks each product and row loop is split into (see
         :func:`epoch_blocks`); the result depends on it.
     n_threads : threads that run the blocks (at most ``n_blocks``); the
         result does not depend on it.
+
+    Returns
+    -------
+    acceptance : None, or with ``tempering`` the fraction of accepted
+        swaps per neighbouring pair of temperatures (coldest first).
 
     Notes
     -----
@@ -143,6 +160,10 @@ def rbm_epoch(
     dense, csr = X if isinstance(X, tuple) else split_input(X)
     max_batch = int(np.diff(bounds).max()) if bounds.size > 1 else 0
     max_neg = chains[0].shape[0] if persistent else max_batch
+    if tempering is not None and (
+        not persistent or max_neg != tempering.row_betas.shape[0]
+    ):
+        raise ValueError("tempering needs persistent chains, K * n_ladders rows")
     rows = max_batch + max_neg
     gauss = learn = None
     if gaussian is not None:
@@ -181,8 +202,12 @@ def rbm_epoch(
         scratch,
         (float(learning_rate), float(momentum), float(weight_decay)),
         (int(n_gibbs_steps), bool(persistent), int(n_blocks)),
+        None if tempering is None else tempering.kernel_state(),
     )
     run_threads(rbm_epoch_kernel, (state,), min(int(n_threads), int(n_blocks)))
+    if tempering is not None:
+        return tempering.acceptance((bounds.size - 1) * int(n_gibbs_steps))
+    return None
 
 
 def split_input(X):
@@ -213,6 +238,7 @@ _HIDDEN_DRAW = 6  # chains ~ p(h | V_neg)
 _HIDDEN_PROBS = 7  # H = p(h | V), both phases; chains keep H_neg
 _GRADIENTS = 8  # chains' draw; visible (and log-sigma) gradients
 _UPDATE = 9  # hidden gradient and the parameter updates
+_SWAP = 10  # parallel tempering: neighbour swaps after a visible draw
 
 
 @kernel(error_model="numpy")
@@ -223,14 +249,17 @@ def rbm_epoch_kernel(state, tid, n_threads, sync):
     bounds, gauss, chains, plan = state[2], state[5], state[8], state[11]
     n_steps, persistent, n_blocks = plan
     n_chains = chains[0].shape[0]
+    # Chains whose samples enter the gradient: with tempering, the first
+    # n_chains / K (at beta = 1)
+    K = n_temperatures(state[12])
     inv_sigma = np.ones(state[3][0].shape[1], state[3][0].dtype)
-    program = _minibatch_program(n_steps, persistent)
+    program = _minibatch_program(n_steps, persistent, K > 1)
     for i in range(bounds.size - 1):
         start = bounds[i]
         n_pos = bounds[i + 1] - start
         n_neg = n_chains if persistent else n_pos
         _inverse_sigma(gauss, inv_sigma)
-        batch = (start, n_pos, n_neg, inv_sigma)
+        batch = (start, n_pos, n_neg, n_neg // K, inv_sigma)
         for phase in program:
             # The block-parallel loop, the one every phase goes through:
             # this thread's blocks, then wait for the other threads (and
@@ -242,12 +271,12 @@ def rbm_epoch_kernel(state, tid, n_threads, sync):
 
 
 @njit(inline="always")
-def _minibatch_program(n_steps, persistent):
+def _minibatch_program(n_steps, persistent, swaps):
     """The phases of one minibatch, in order. (An array, not constants in
     the code: numba compiles a function once per literal argument, so
     calling ``_run_block`` with each phase constant would compile it once
     per phase.)"""
-    program = np.empty(4 + 4 * n_steps, np.int64)
+    program = np.empty(4 + 5 * n_steps, np.int64)
     n = 0
     program[n] = _LOAD
     n += 1
@@ -259,6 +288,9 @@ def _minibatch_program(n_steps, persistent):
         program[n] = _VISIBLE_PRE
         program[n + 1] = _VISIBLE_DRAW
         n += 2
+        if swaps:
+            program[n] = _SWAP
+            n += 1
         if step < n_steps - 1:
             program[n] = _HIDDEN_PRE
             program[n + 1] = _HIDDEN_DRAW
@@ -280,10 +312,10 @@ def _inverse_sigma(log_sigma, inv_sigma):
 def _run_block(phase, blk, n_blocks, batch, state):
     """Block ``blk`` of ``n_blocks`` of one phase of a minibatch."""
     X, csr, _, params, velocity, gauss, unit_std, learn, chains, scratch = state[:10]
-    hyper, plan = state[10], state[11]
+    hyper, plan, pt = state[10], state[11], state[12]
     W = params[0]
     n_hidden, n_visible = W.shape
-    start, n_pos, n_neg, inv_sigma = batch
+    start, n_pos, n_neg, n_grad, inv_sigma = batch
     persistent = plan[1]
     V, H, H_chain = scratch[0], scratch[1], scratch[2]
     chain_hidden, rng_state = chains
@@ -293,7 +325,9 @@ def _run_block(phase, blk, n_blocks, batch, state):
     v0, v1 = span(n_visible, blk, n_blocks)
     q0, q1 = span(n_neg, blk, n_blocks)
     # (A run-time flag, not literals: see _minibatch_program.)
-    probabilities = phase != _HIDDEN_PRE
+    # Only the CD start takes the sigmoid with the product; the other hidden
+    # phases draw or take it after, at the chains' temperatures.
+    probabilities = phase == _CD_START
     if phase == _LOAD:
         r0, r1 = span(n_pos, blk, n_blocks)
         _load_rows(X, csr, start + r0, start + r1, V[r0:r1])
@@ -309,22 +343,29 @@ def _run_block(phase, blk, n_blocks, batch, state):
     elif phase == _VISIBLE_PRE:
         _visible_columns(chain, W, params[1], V[n_pos:n_all], v0, v1)
     elif phase == _VISIBLE_DRAW:
-        visible_sample_(V[n_pos + q0 : n_pos + q1], unit_std, rng_state[q0:q1])
+        draw_visible_(V[n_pos + q0 : n_pos + q1], chain[q0:q1], params[2], pt, q0,
+                      unit_std, rng_state[q0:q1])  # fmt: skip
+    elif phase == _SWAP:
+        swap_(V[n_pos:n_all], pt, n_grad, blk, n_blocks, rng_state)
     elif phase == _HIDDEN_PRE:
         _hidden_columns(V[n_pos:n_all], W, params[2], chain, h0, h1, probabilities)
     elif phase == _HIDDEN_DRAW:
+        temper_rows_(chain[q0:q1], pt, q0)
         bernoulli_mean_sample_(chain[q0:q1], rng_state[q0:q1])
     elif phase == _HIDDEN_PROBS:
         first = 0 if persistent else n_pos  # CD has the positive ones already
         _hidden_columns(V[first:n_all], W, params[2], H[first:n_all], h0, h1,
                         probabilities)  # fmt: skip
+        hidden_mean_columns_(H[first:n_all], n_pos - first, pt, h0, h1)
         if persistent:
             copy_columns(chain_hidden, H[n_pos:n_all], h0, h1)
+    # The gradient: the positive rows and the first n_grad chains
+    n_used = n_pos + n_grad
     if phase == _GRADIENTS:
-        _visible_gradients(V, H, params, learn, n_pos, n_neg, scratch[3], v0, v1)
+        _visible_gradients(V, H, params, learn, n_pos, n_grad, scratch[3], v0, v1)
     elif phase == _UPDATE:
-        _hidden_gradient(H, n_pos, n_neg, scratch[4], h0, h1)
-        _update(params, velocity, gauss, learn, V[:n_all], H[:n_all], scratch,
+        _hidden_gradient(H, n_pos, n_grad, scratch[4], h0, h1)
+        _update(params, velocity, gauss, learn, V[:n_used], H[:n_used], scratch,
                 hyper, h0, h1, v0, v1)  # fmt: skip
 
 

@@ -26,6 +26,7 @@ GAUSS = ["tests/test_kernels_gaussian.py", "tests/test_gaussian_rbm.py"]
 BM_KERNEL = ["tests/test_kernels_boltzmann.py"]
 BM_EST = ["tests/test_boltzmann.py"]
 HOP = ["tests/test_kernels_hopfield.py", "tests/test_hopfield.py"]
+PT = ["tests/test_tempering.py"]
 
 MUTATIONS = [
     # ------------------------------------------------ RBM training kernel
@@ -457,5 +458,30 @@ MUTATIONS = [
         new="    tol = _UNIT_INTERVAL_ULPS\n",
         why="check_unit_interval clips values up to 9 instead of rejecting",
         tests=RBM_EST,
+    ),
+    # ------------------------------------------------- parallel tempering
+    dict(
+        id="pt-swap-ratio-sign",
+        file=K + "_tempering.py",
+        old="log_ratio = (betas[k] - betas[k + 1]) * (energy[a] - energy[b])",
+        new="log_ratio = (betas[k] - betas[k + 1]) * (energy[b] - energy[a])",
+        why="swaps accepted with the inverse Metropolis-Hastings ratio",
+        tests=PT,
+    ),
+    dict(
+        id="pt-hidden-untempered",
+        file=K + "_tempering.py",
+        old="            row[k] = sigmoid(row[k] * beta)\n",
+        new="            row[k] = sigmoid(row[k])\n",
+        why="hot chains' hidden probabilities taken at beta = 1",
+        tests=PT,
+    ),
+    dict(
+        id="pt-energy-drops-interaction",
+        file=K + "_tempering.py",
+        old="                e -= row[c] * saved[c]\n",
+        new="                e -= row[c]\n",
+        why="swap energy of binary units without the visible input h W + b",
+        tests=PT,
     ),
 ]
