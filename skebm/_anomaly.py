@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -12,7 +13,12 @@ from sklearn.base import (
 )
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _num_samples,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._base import _MeanScoreMixin, _NoBoolParamsMixin, atomic_fit
 from ._validation import WARN_NON_BINARY
@@ -51,14 +57,25 @@ class EnergyOutlierDetector(
         Any estimator with ``fit`` and ``score_samples``, where a higher
         score means a more typical sample (e.g. :class:`GaussianBernoulliRBM`,
         :class:`BernoulliRBM`, a Pipeline ending in one, or
-        :class:`sklearn.mixture.GaussianMixture`). ``None`` uses
-        ``GaussianBernoulliRBM()`` with its defaults, which expects
-        standardised features: put a
-        :class:`~sklearn.preprocessing.StandardScaler` before the detector.
+        :class:`sklearn.mixture.GaussianMixture`). ``None`` (default)
+        chooses a model for the data: a
+        :class:`~sklearn.preprocessing.StandardScaler` (without centring
+        for sparse data) and a :class:`GaussianBernoulliRBM` with 32 hidden
+        units and learned variances (``learn_sigma=True``), trained by CD-5
+        (``k=5, persistent=False``) on minibatches of 10 rows for
+        ``ceil(3000 / n_minibatches)`` epochs: about 3000 updates whatever
+        the number of samples (at least 2). On 17 novelty-detection tasks
+        built from the data that ships with scikit-learn its mean ROC AUC
+        is above IsolationForest's, LocalOutlierFactor's and a
+        BIC-chosen GaussianMixture's (``benchmarks/bench_anomaly.py``).
     contamination : float, default=0.1
         Expected proportion of outliers in the training data, in (0, 0.5].
         Only sets ``offset_`` (and so :meth:`predict`); the scores do not
         depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default model (``estimator=None``): the same seed gives
+        the same scores and decisions. A given ``estimator`` keeps its own
+        ``random_state``.
 
     Attributes
     ----------
@@ -106,17 +123,22 @@ class EnergyOutlierDetector(
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, contamination=0.1):
+    def __init__(self, estimator=None, contamination=0.1, random_state=None):
         self.estimator = estimator
         self.contamination = contamination
+        self.random_state = random_state
 
-    def _make_estimator(self):
+    def _make_estimator(self, X=None):
         if self.estimator is None:
-            from ._rbm import GaussianBernoulliRBM
-
-            return GaussianBernoulliRBM()
+            n_samples = 100 if X is None else _num_samples(X)
+            return _default_density_model(
+                n_samples,
+                random_state=self.random_state,
+                sparse=X is not None and sp.issparse(X),
+            )
         return clone(self.estimator)
 
     def _validate(self, X, reset):
@@ -146,7 +168,7 @@ class EnergyOutlierDetector(
             The fitted detector.
         """
         X = self._validate(X, reset=True)
-        estimator = self._make_estimator().fit(X)
+        estimator = self._make_estimator(X).fit(X)
         scores = _ranking_scores(estimator, X)
         if not np.all(np.isfinite(scores)):
             raise ValueError(
@@ -226,7 +248,53 @@ class EnergyOutlierDetector(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = get_tags(self._make_estimator())
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        # (the default model scales sparse data without centring it)
+        tags.input_tags.sparse = self.estimator is None or inner.input_tags.sparse
+        # (the default model's scaler lets NaN through; its RBM does not)
+        tags.input_tags.allow_nan = (
+            self.estimator is not None and inner.input_tags.allow_nan
+        )
         tags.input_tags.positive_only = inner.input_tags.positive_only
         return tags
+
+
+#: Minibatch updates of the default model, whatever the number of samples.
+_DEFAULT_UPDATES = 3000
+_DEFAULT_BATCH = 10
+
+
+def _default_density_model(n_samples, *, random_state=None, sparse=False):
+    """The (unfitted) model :class:`EnergyOutlierDetector` fits by default
+    (see its ``estimator`` parameter): about 3000 updates whatever the
+    number of samples, so small data sets get enough training and large
+    ones no more than they need.
+
+    Chosen on novelty detection with the data that ships with scikit-learn
+    (17 tasks: each class of iris, wine and digits held out in turn, and
+    malignant breast tumours; ``benchmarks/bench_anomaly.py``), where the
+    number of updates mattered most (a fixed 30 epochs gave 0.853 mean ROC
+    AUC, 3000 updates 0.908) and 32 hidden units did as well as 64.
+
+    ``sparse``: scale without centring.
+    """
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._rbm import GaussianBernoulliRBM
+
+    if n_samples < 2:
+        raise ValueError(
+            f"the default model of EnergyOutlierDetector needs at least 2 "
+            f"samples to standardise the features, got {n_samples} sample(s)"
+        )
+    n_batches = -(-int(n_samples) // _DEFAULT_BATCH)
+    rbm = GaussianBernoulliRBM(
+        n_components=32,
+        batch_size=_DEFAULT_BATCH,
+        n_iter=-(-_DEFAULT_UPDATES // n_batches),
+        k=5,
+        persistent=False,
+        learn_sigma=True,
+        random_state=random_state,
+    )
+    return make_pipeline(StandardScaler(with_mean=not sparse), rbm)

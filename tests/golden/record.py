@@ -46,6 +46,10 @@ def _check_kernel_paths():
             ("rbm_two_blocks", epoch_blocks(100, 100, 64, 200) == 2),
             ("gaussian_learn_sigma_two_blocks", epoch_blocks(100, 100, 64, 170) == 2),
             ("rbm_default (one block)", epoch_blocks(10, 10, 64, 16) == 1),
+            (
+                "gaussian_parallel_tempering_two_blocks",
+                epoch_blocks(100, 3 * 40, 64, 160) == 2,
+            ),
         ]
     except ImportError as exc:  # pragma: no cover - after a refactor
         print(f"  (epoch_blocks not checked: {exc})")

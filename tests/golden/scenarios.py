@@ -297,6 +297,37 @@ def rbm_pcd_k2_chains(out):
 
 
 @scenario
+def rbm_parallel_tempering(out):
+    """sampler="pt": 6 chains at each of 4 temperatures, PCD-2 (swaps after
+    both Gibbs steps), swap rates in history_; partial_fit continues."""
+    from skebm import BernoulliRBM
+
+    X = digits_binary()[900:1200]
+    est = BernoulliRBM(n_components=10, batch_size=15, n_iter=3, k=2, n_chains=6,
+                       sampler="pt", n_temperatures=4, random_state=5)  # fmt: skip
+    est.fit(X)
+    _rbm_state(out, est)
+    out.add("score_samples", est.score_samples(X[:30]))
+    est.partial_fit(X[:100])
+    _rbm_state(out, est, "partial_fit.")
+
+
+@scenario
+def gaussian_parallel_tempering_two_blocks(out):
+    """sampler="pt" with learned sigma at shapes that split the epoch
+    kernel in two blocks ((100 + 3 * 40) * 64 * 160 >= 2**21)."""
+    from skebm import GaussianBernoulliRBM
+
+    X = random_gaussian(11, 300, 64)
+    est = GaussianBernoulliRBM(n_components=160, batch_size=100, n_iter=2,
+                               n_chains=40, sampler="pt", n_temperatures=3,
+                               learn_sigma=True, learning_rate=0.01,
+                               log_partition=None, random_state=6)  # fmt: skip
+    est.fit(X)
+    _rbm_state(out, est)
+
+
+@scenario
 def rbm_sparse(out):
     """CSR training data (grey values in [0, 1] as probabilities); sparse
     and CSC input to transform, free_energy, score_samples and gibbs."""
@@ -875,23 +906,19 @@ def _detector(out, det, X, prefix=""):
 
 @scenario
 def outlier_default(out):
-    """estimator=None (GaussianBernoulliRBM with its defaults: 256 hidden
-    units, AIS log Z). Its random_state is None, so the global NumPy
-    generator is seeded for the call (and restored afterwards)."""
+    """estimator=None: StandardScaler and a GaussianBernoulliRBM (32 hidden
+    units, learned sigma, CD-5, about 3000 updates, AIS log Z), seeded by
+    the detector's random_state (issue 23)."""
     from skebm import EnergyOutlierDetector
 
     X = random_gaussian(7, 150, 3)
     X[:3] += 6.0
-    # random_state=None draws from NumPy's global generator: seed it
-    saved = np.random.get_state()  # noqa: NPY002
-    try:
-        np.random.seed(0)  # noqa: NPY002
-        det = EnergyOutlierDetector(contamination=0.05).fit(X)
-    finally:
-        np.random.set_state(saved)  # noqa: NPY002
+    det = EnergyOutlierDetector(contamination=0.05, random_state=0).fit(X)
     _detector(out, det, X)
-    out.add("estimator_.components_", det.estimator_.components_)
-    out.add("estimator_.log_partition_", det.estimator_.log_partition_)
+    rbm = det.estimator_[-1]
+    out.add("estimator_.components_", rbm.components_)
+    out.add("estimator_.sigma_", rbm.sigma_)
+    out.add("estimator_.log_partition_", rbm.log_partition_)
 
 
 @scenario
