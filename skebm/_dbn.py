@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned, draw_seed
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
+from ._validation import check_positive_int
 
 #: Seeds handed to the layers are drawn below this bound (valid for
 #: ``np.random.RandomState``): ``rng.randint(_SEED_BOUND, size=n_layers)``.
@@ -291,6 +292,47 @@ class DeepBeliefNetwork(
         for rbm in self.rbms_:
             H = rbm.transform(H)
         return H
+
+    @blas_pinned
+    def reconstruct(self, X, *, n_steps=1):
+        """Mean-field reconstruction through the whole stack.
+
+        The deterministic up-pass of :meth:`transform` to the top layer's
+        hidden probabilities, then the down-pass of :meth:`sample`: each
+        layer's visible means given the layer above (the weights are tied).
+        Repeated ``n_steps`` times, each pass starting from the previous
+        one's means.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to reconstruct.
+        n_steps : int, default=1
+            Up-and-down passes.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            The reconstruction, dense, in the input's dtype: probabilities
+            in [0, 1] for ``visible="bernoulli"``, real values for
+            ``"gaussian"``.
+        """
+        check_is_fitted(self)
+        n_steps = check_positive_int(n_steps, "n_steps")
+        V = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        dtype = V.dtype
+        for _ in range(n_steps):
+            for rbm in self.rbms_:
+                V = rbm.transform(V)
+            for rbm in reversed(self.rbms_):
+                V = rbm._visible_mean(V)
+        return V.astype(dtype, copy=False)
 
     @blas_pinned
     def sample(self, n_samples=1, *, n_steps=200, random_state=None):

@@ -329,12 +329,16 @@ class _BaseRBM(
             values near float64's limit) raise ``ValueError``: nothing
             returned is NaN.
         """
+        check_is_fitted(self)
+        return self._hidden_means(self._validate_X(X, reset=False))
+
+    def _hidden_means(self, X):
+        """:meth:`transform` of validated rows."""
         from ._kernels._layers import bernoulli_mean_
         from ._kernels._rbm_inference import hidden_probabilities
         from ._kernels._sync import available_threads
 
-        check_is_fitted(self)
-        X = self._scaled(self._validate_X(X, reset=False))
+        X = self._scaled(X)
         W, c = self.components_, self.intercept_hidden_
         if not sp.issparse(X):
             # NumPy's dtype promotion, as scikit-learn's X @ W.T: float32
@@ -475,6 +479,40 @@ class _BaseRBM(
         else:
             v0 = random_binary(int(n_samples), W.shape[1], W[:1, :1], state)
         return self._gibbs_chains(v0, state, n_steps)
+
+    @blas_pinned
+    def reconstruct(self, X, *, n_steps=1):
+        """Mean-field reconstruction: the visible units' conditional mean
+        given the hidden units' probabilities, ``n_steps`` times.
+
+        One step maps ``v`` to ``h = p(h = 1 | v)`` (:meth:`transform`) and
+        back to ``E[v | h]``: ``sigmoid(h @ components_ +
+        intercept_visible_)`` for binary visible units,
+        ``intercept_visible_ + sigma_ * (h @ components_)`` for Gaussian
+        ones. Deterministic; a noisy or partly corrupted row comes back
+        closer to what the model has learned (denoising).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to reconstruct.
+        n_steps : int, default=1
+            Up-and-down passes; each starts from the previous one's means.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            The reconstruction, dense, in the input's dtype (float32 or
+            float64).
+        """
+        check_is_fitted(self)
+        n_steps = check_positive_int(n_steps, "n_steps")
+        X = self._validate_X(X, reset=False)
+        dtype = X.dtype
+        V = X
+        for _ in range(n_steps):
+            V = self._visible_mean(self._hidden_means(V))
+        return V.astype(dtype, copy=False)
 
     def _one_gibbs_step(self, v):
         from ._kernels._rng import seed_state

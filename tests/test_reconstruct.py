@@ -1,0 +1,99 @@
+"""``reconstruct`` (issue 19, first part): mean-field reconstruction of the
+RBMs and of a DeepBeliefNetwork, against the closed-form conditional
+means written out in NumPy."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit
+
+from skebm import BernoulliRBM, DeepBeliefNetwork, GaussianBernoulliRBM
+
+
+def _binary(seed, n=40, d=7):
+    return (np.random.RandomState(seed).rand(n, d) < 0.4).astype(np.float64)
+
+
+def _real(seed, n=60, d=5):
+    rng = np.random.RandomState(seed)
+    return rng.normal(size=(n, d)) * [1.0, 2.0, 0.5, 3.0, 1.0] + [0, 1, -1, 2, 0]
+
+
+def _bernoulli_step(V, rbm):
+    H = expit(V @ rbm.components_.T + rbm.intercept_hidden_)
+    return expit(H @ rbm.components_ + rbm.intercept_visible_)
+
+
+def _gaussian_step(V, rbm):
+    sigma = rbm.sigma_
+    H = expit((V / sigma) @ rbm.components_.T + rbm.intercept_hidden_)
+    return rbm.intercept_visible_ + sigma * (H @ rbm.components_)
+
+
+def test_bernoulli_reconstruction_is_the_conditional_mean():
+    X = _binary(0)
+    rbm = BernoulliRBM(n_components=4, n_iter=5, random_state=0).fit(X)
+    one = _bernoulli_step(X, rbm)
+    np.testing.assert_allclose(rbm.reconstruct(X), one, rtol=1e-12)
+    np.testing.assert_allclose(
+        rbm.reconstruct(X, n_steps=3),
+        _bernoulli_step(_bernoulli_step(one, rbm), rbm),
+        rtol=1e-12,
+    )
+    assert not np.allclose(one, X)  # power: a step changes the rows
+
+
+def test_gaussian_reconstruction_is_the_conditional_mean_with_learned_sigma():
+    X = _real(1)
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=5, learn_sigma=True,
+                               learning_rate=0.01, random_state=0).fit(X)  # fmt: skip
+    assert np.ptp(rbm.sigma_) > 0.1  # sigma matters in the formula
+    np.testing.assert_allclose(rbm.reconstruct(X), _gaussian_step(X, rbm), rtol=1e-10)
+    two = _gaussian_step(_gaussian_step(X, rbm), rbm)
+    np.testing.assert_allclose(rbm.reconstruct(X, n_steps=2), two, rtol=1e-10)
+
+
+def test_dtype_sparse_input_and_the_caller_array():
+    X = _binary(2)
+    rbm = BernoulliRBM(n_components=4, n_iter=3, random_state=0).fit(X)
+    before = X.copy()
+    dense = rbm.reconstruct(X)
+    np.testing.assert_array_equal(X, before)
+    assert dense.dtype == np.float64
+    np.testing.assert_allclose(rbm.reconstruct(sp.csr_matrix(X)), dense, rtol=1e-12)
+    single = rbm.reconstruct(X.astype(np.float32))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, dense, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_n_steps_are_refused(bad):
+    X = _binary(3)
+    rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    with pytest.raises((ValueError, TypeError), match="n_steps"):
+        rbm.reconstruct(X, n_steps=bad)
+
+
+def test_bernoulli_reconstruct_checks_the_domain():
+    X = _binary(4)
+    rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        rbm.reconstruct(X + 2.0)
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_dbn_reconstruction_goes_up_and_down_the_stack(visible):
+    X = _binary(5, n=80, d=8) if visible == "bernoulli" else _real(5, n=80)
+    dbn = DeepBeliefNetwork(hidden_layer_sizes=(6, 3), n_iter=3, visible=visible,
+                            random_state=0).fit(X)  # fmt: skip
+    first, top = dbn.rbms_
+    H1 = first.transform(X)
+    H2 = top.transform(H1)
+    down = expit(H2 @ top.components_ + top.intercept_visible_)
+    if visible == "bernoulli":
+        expected = expit(down @ first.components_ + first.intercept_visible_)
+    else:
+        expected = first.intercept_visible_ + (down @ first.components_)  # sigma 1
+    np.testing.assert_allclose(dbn.reconstruct(X), expected, rtol=1e-10)
+    again = dbn.reconstruct(dbn.reconstruct(X))
+    np.testing.assert_allclose(dbn.reconstruct(X, n_steps=2), again, rtol=1e-12)
