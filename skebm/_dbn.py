@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned, draw_seed
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
-from ._validation import check_positive_int
+from ._validation import check_clamp, check_positive_int
 
 #: Seeds handed to the layers are drawn below this bound (valid for
 #: ``np.random.RandomState``): ``rng.randint(_SEED_BOUND, size=n_layers)``.
@@ -294,21 +294,25 @@ class DeepBeliefNetwork(
         return H
 
     @blas_pinned
-    def reconstruct(self, X, *, n_steps=1):
+    def reconstruct(self, X, *, n_steps=1, clamp=None):
         """Mean-field reconstruction through the whole stack.
 
         The deterministic up-pass of :meth:`transform` to the top layer's
         hidden probabilities, then the down-pass of :meth:`sample`: each
         layer's visible means given the layer above (the weights are tied).
         Repeated ``n_steps`` times, each pass starting from the previous
-        one's means.
+        one's means; with ``clamp``, the marked entries are held at their
+        values in ``X`` after every pass (inpainting).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to reconstruct.
+            Rows to reconstruct; entries not clamped are starting values.
         n_steps : int, default=1
             Up-and-down passes.
+        clamp : array-like of bool of shape (n_samples, n_features), default=None
+            True for the entries of ``X`` to hold fixed, False for those to
+            reconstruct. None reconstructs every entry.
 
         Returns
         -------
@@ -326,12 +330,15 @@ class DeepBeliefNetwork(
             dtype=(np.float64, np.float32),
             reset=False,
         )
+        clamp, X_dense = check_clamp(clamp, V)
         dtype = V.dtype
         for _ in range(n_steps):
             for rbm in self.rbms_:
                 V = rbm.transform(V)
             for rbm in reversed(self.rbms_):
                 V = rbm._visible_mean(V)
+            if clamp is not None:
+                V[clamp] = X_dense[clamp]
         return V.astype(dtype, copy=False)
 
     @blas_pinned

@@ -34,6 +34,7 @@ from ._log_z import LogPartitionCache, rbm_log_partition, rbm_log_partition_plan
 from ._monitor import RBMMonitor
 from ._skeleton import _EnergyModelMixin
 from ._validation import (
+    check_clamp,
     check_dtype_range,
     check_no_overflow,
     check_positive_int,
@@ -481,7 +482,7 @@ class _BaseRBM(
         return self._gibbs_chains(v0, state, n_steps)
 
     @blas_pinned
-    def reconstruct(self, X, *, n_steps=1):
+    def reconstruct(self, X, *, n_steps=1, clamp=None):
         """Mean-field reconstruction: the visible units' conditional mean
         given the hidden units' probabilities, ``n_steps`` times.
 
@@ -490,14 +491,20 @@ class _BaseRBM(
         intercept_visible_)`` for binary visible units,
         ``intercept_visible_ + sigma_ * (h @ components_)`` for Gaussian
         ones. Deterministic; a noisy or partly corrupted row comes back
-        closer to what the model has learned (denoising).
+        closer to what the model has learned (denoising). With ``clamp``,
+        the marked entries are held at their values in ``X`` after every
+        step and only the others are filled in (inpainting).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to reconstruct.
+            Rows to reconstruct. Entries not clamped are the starting
+            values of the ones to fill in (e.g. 0.5 or the feature mean).
         n_steps : int, default=1
             Up-and-down passes; each starts from the previous one's means.
+        clamp : array-like of bool of shape (n_samples, n_features), default=None
+            True for the entries of ``X`` to hold fixed (observed), False
+            for those to reconstruct. None reconstructs every entry.
 
         Returns
         -------
@@ -508,10 +515,13 @@ class _BaseRBM(
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, "n_steps")
         X = self._validate_X(X, reset=False)
+        clamp, X_dense = check_clamp(clamp, X)
         dtype = X.dtype
         V = X
         for _ in range(n_steps):
             V = self._visible_mean(self._hidden_means(V))
+            if clamp is not None:
+                V[clamp] = X_dense[clamp]
         return V.astype(dtype, copy=False)
 
     def _one_gibbs_step(self, v):

@@ -105,6 +105,26 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_clamp(clamp, X):
+    """``(clamp, X)``: the boolean mask of entries to hold fixed as an
+    array, and ``X`` dense; ``TypeError`` unless the mask is boolean,
+    ``ValueError`` unless it has X's shape."""
+    if clamp is None:
+        return None, X
+    mask = np.asarray(clamp)
+    if mask.dtype != np.bool_:
+        raise TypeError(
+            f"clamp must be a boolean array (True: hold the entry of X), got "
+            f"dtype {mask.dtype}."
+        )
+    if mask.shape != X.shape:
+        raise ValueError(
+            f"clamp has shape {mask.shape}, X has shape {X.shape}: they must be equal."
+        )
+    dense = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    return mask, dense
+
+
 def check_dtype_range(X, dtype, estimator_name):
     """Raise ``ValueError`` if finite ``X`` holds values that overflow
     ``dtype`` (float64 rows given to a model fitted in float32)."""

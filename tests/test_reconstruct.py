@@ -97,3 +97,57 @@ def test_dbn_reconstruction_goes_up_and_down_the_stack(visible):
     np.testing.assert_allclose(dbn.reconstruct(X), expected, rtol=1e-10)
     again = dbn.reconstruct(dbn.reconstruct(X))
     np.testing.assert_allclose(dbn.reconstruct(X, n_steps=2), again, rtol=1e-12)
+
+
+def test_clamped_entries_never_change_and_the_others_follow_the_formula():
+    X = _binary(6, n=30, d=8)
+    rbm = BernoulliRBM(n_components=5, n_iter=5, random_state=0).fit(X)
+    clamp = np.random.RandomState(1).rand(*X.shape) < 0.6
+    start = np.where(clamp, X, 0.5)
+    out = rbm.reconstruct(start, n_steps=4, clamp=clamp)
+    np.testing.assert_array_equal(out[clamp], X[clamp])
+    expected = start.copy()
+    for _ in range(4):
+        expected = _bernoulli_step(expected, rbm)
+        expected[clamp] = X[clamp]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    # power: without clamping the observed entries would move
+    free = rbm.reconstruct(start, n_steps=4)
+    assert np.abs(free[clamp] - X[clamp]).max() > 0.05
+
+
+def test_clamped_dbn_and_gaussian_rbm():
+    X = _real(7)
+    clamp = np.zeros(X.shape, bool)
+    clamp[:, :3] = True  # fill the last two features from the first three
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=5, random_state=0).fit(X)
+    out = rbm.reconstruct(X, n_steps=2, clamp=clamp)
+    np.testing.assert_array_equal(out[:, :3], X[:, :3])
+    expected = _gaussian_step(X, rbm)
+    expected[:, :3] = X[:, :3]
+    expected = _gaussian_step(expected, rbm)
+    expected[:, :3] = X[:, :3]
+    np.testing.assert_allclose(out, expected, rtol=1e-10)
+    dbn = DeepBeliefNetwork(hidden_layer_sizes=(4, 2), n_iter=2, visible="gaussian",
+                            random_state=0).fit(X)  # fmt: skip
+    filled = dbn.reconstruct(X, n_steps=3, clamp=clamp)
+    np.testing.assert_array_equal(filled[:, :3], X[:, :3])
+    assert not np.allclose(filled[:, 3:], X[:, 3:])
+
+
+@pytest.mark.parametrize(
+    "clamp, error, match",
+    [
+        (np.ones((30, 8)), TypeError, "boolean"),
+        (np.ones((30, 7), bool), ValueError, "shape"),
+        (np.ones(8, bool), ValueError, "shape"),
+    ],
+)
+def test_bad_clamp_masks_are_refused(clamp, error, match):
+    X = _binary(8, n=30, d=8)
+    rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(error, match=match):
+        rbm.reconstruct(X, clamp=clamp)
+    dbn = DeepBeliefNetwork(hidden_layer_sizes=(3,), n_iter=1, random_state=0).fit(X)
+    with pytest.raises(error, match=match):
+        dbn.reconstruct(X, clamp=clamp)
