@@ -31,7 +31,7 @@ from ._log_z import (
 )
 from ._monitor import BoltzmannMonitor
 from ._skeleton import _EnergyModelMixin
-from ._validation import check_positive_int, check_unit_interval
+from ._validation import check_clamp, check_positive_int, check_unit_interval
 from .partition import _base_rate_bias
 
 #: ``method="exact"`` enumerates 2**n_features states per minibatch.
@@ -424,6 +424,11 @@ class BoltzmannMachine(
         h : ndarray of shape (n_samples, n_hidden)
             Hidden marginals given each row (finite: X lies in [0, 1]).
         """
+        check_is_fitted(self)
+        return self._hidden_marginals(self._validate_X(X, reset=False))
+
+    def _hidden_marginals(self, X):
+        """:meth:`transform` of validated rows."""
         from ._kernels._boltzmann import (
             MEAN_FIELD_MAX_ITER,
             MEAN_FIELD_TOL,
@@ -431,8 +436,6 @@ class BoltzmannMachine(
             bm_visible_scores,
         )
 
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
         if self.n_hidden == 0:
             return np.empty((X.shape[0], 0), X.dtype)
         if self.n_hidden <= _EXACT_TRANSFORM_HIDDEN:
@@ -466,6 +469,50 @@ class BoltzmannMachine(
         X = self._validate_X(X, reset=False)
         self._check_enumerable_hidden("energy")
         return -bm_visible_scores(X, self.coef_, self.intercept_, False)[0]
+
+    @blas_pinned
+    def reconstruct(self, X, *, n_steps=1, clamp=None):
+        """Mean-field reconstruction of the visible units.
+
+        One pass takes the hidden marginals given the rows
+        (:meth:`transform`), then updates every visible unit at once to its
+        conditional mean given the others and the hidden marginals,
+        ``sigmoid(b_i + sum_j W_ij x_j)`` over all other units ``j``
+        (a parallel mean-field step). Deterministic.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to reconstruct, values in [0, 1]; entries not clamped are
+            starting values.
+        n_steps : int, default=1
+            Passes, each starting from the previous one's means.
+        clamp : array-like of bool of shape (n_samples, n_features), default=None
+            True for the entries of ``X`` to hold fixed after every pass,
+            False for those to reconstruct (inpainting).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Visible means in [0, 1] (float64).
+        """
+        from scipy.special import expit
+
+        check_is_fitted(self)
+        n_steps = check_positive_int(n_steps, "n_steps")
+        X = self._validate_X(X, reset=False)
+        clamp, X_dense = check_clamp(clamp, X)
+        n_visible = X.shape[1]
+        W, b = self.coef_, self.intercept_
+        V = X
+        for _ in range(n_steps):
+            H = self._hidden_marginals(V)
+            V = np.asarray(V.toarray() if sp.issparse(V) else V, dtype=np.float64)
+            units = np.hstack([V, H])
+            V = expit(units @ W[:, :n_visible] + b[:n_visible])
+            if clamp is not None:
+                V[clamp] = X_dense[clamp]
+        return V
 
     @blas_pinned
     def sample(

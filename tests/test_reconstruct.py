@@ -151,3 +151,28 @@ def test_bad_clamp_masks_are_refused(clamp, error, match):
     dbn = DeepBeliefNetwork(hidden_layer_sizes=(3,), n_iter=1, random_state=0).fit(X)
     with pytest.raises(error, match=match):
         dbn.reconstruct(X, clamp=clamp)
+
+
+def test_boltzmann_machine_reconstruction_is_a_parallel_mean_field_step():
+    from skebm import BoltzmannMachine
+
+    X = _binary(9, n=60, d=5)
+    bm = BoltzmannMachine(n_hidden=2, n_iter=3, random_state=0).fit(X)
+    W, b, n = bm.coef_, bm.intercept_, X.shape[1]
+
+    def step(V):
+        units = np.hstack([V, bm.transform(V)])  # exact hidden marginals
+        return expit(units @ W[:, :n] + b[:n])
+
+    np.testing.assert_allclose(bm.reconstruct(X), step(X), rtol=1e-12)
+    np.testing.assert_allclose(bm.reconstruct(X, n_steps=2), step(step(X)), rtol=1e-12)
+    clamp = np.zeros(X.shape, bool)
+    clamp[:, 0] = True
+    out = bm.reconstruct(X, n_steps=2, clamp=clamp)
+    np.testing.assert_array_equal(out[:, 0], X[:, 0])
+    first = step(X)
+    first[:, 0] = X[:, 0]
+    np.testing.assert_allclose(out[:, 1:], step(first)[:, 1:], rtol=1e-12)
+    np.testing.assert_allclose(
+        bm.reconstruct(sp.csr_matrix(X)), bm.reconstruct(X), rtol=1e-12
+    )
