@@ -504,11 +504,9 @@ class BoltzmannMachine(
         clamp, X_dense = check_clamp(clamp, X)
         n_visible = X.shape[1]
         W, b = self.coef_, self.intercept_
-        V = X
+        V = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
         for _ in range(n_steps):
-            H = self._hidden_marginals(V)
-            V = np.asarray(V.toarray() if sp.issparse(V) else V, dtype=np.float64)
-            units = np.hstack([V, H])
+            units = np.hstack([V, self._hidden_marginals(V)])
             V = expit(units @ W[:, :n_visible] + b[:n_visible])
             if clamp is not None:
                 V[clamp] = X_dense[clamp]

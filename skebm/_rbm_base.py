@@ -249,7 +249,11 @@ class _BaseRBM(
             persistent=self.persistent,
             velocity=(params["W_velocity"], params["b_velocity"], params["c_velocity"]),
             gaussian=gaussian,
-            tempering=None,
+            tempering=(
+                Tempering(temperature_ladder(self.n_temperatures), self._n_chains())
+                if self._tempered()
+                else None
+            ),
             # Blocks from the parameters and shapes only (never from X's
             # length or the thread count), so partial_fit and fit split alike.
             n_blocks=epoch_blocks(
@@ -257,10 +261,6 @@ class _BaseRBM(
             ),
             n_threads=available_threads(),
         )
-        if self._tempered():
-            options["tempering"] = Tempering(
-                temperature_ladder(self.n_temperatures), self._n_chains()
-            )
         model = (params["W"], params["b"], params["c"])
         chains = (params["h_samples"], rng_state)
         swaps = {}
