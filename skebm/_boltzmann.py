@@ -30,19 +30,21 @@ from ._log_z import (
     boltzmann_log_partition_plan,
 )
 from ._monitor import BoltzmannMonitor
+from ._restoration import _BoltzmannRestorationMixin
 from ._skeleton import _EnergyModelMixin
-from ._validation import check_clamp, check_positive_int, check_unit_interval
+from ._validation import check_positive_int, check_unit_interval
 from .partition import _base_rate_bias
 
 #: ``method="exact"`` enumerates 2**n_features states per minibatch.
 _MAX_EXACT_TRAIN_FEATURES = 16
 #: ``transform`` is exact (enumeration) up to this many hidden units.
 _EXACT_TRANSFORM_HIDDEN = 12
-#: Mean-field stopping rule used by ``transform`` and the monitor.
+#: Per-epoch quantities recorded in ``history_``.
 _HISTORY_KEYS = ("pseudo_log_likelihood",)
 
 
 class BoltzmannMachine(
+    _BoltzmannRestorationMixin,
     _EnergyModelMixin,
     _NoBoolParamsMixin,
     _DensityScoreMixin,
@@ -469,48 +471,6 @@ class BoltzmannMachine(
         X = self._validate_X(X, reset=False)
         self._check_enumerable_hidden("energy")
         return -bm_visible_scores(X, self.coef_, self.intercept_, False)[0]
-
-    @blas_pinned
-    def reconstruct(self, X, *, n_steps=1, clamp=None):
-        """Mean-field reconstruction of the visible units.
-
-        One pass takes the hidden marginals given the rows
-        (:meth:`transform`), then updates every visible unit at once to its
-        conditional mean given the others and the hidden marginals,
-        ``sigmoid(b_i + sum_j W_ij x_j)`` over all other units ``j``
-        (a parallel mean-field step). Deterministic.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to reconstruct, values in [0, 1]; entries not clamped are
-            starting values.
-        n_steps : int, default=1
-            Passes, each starting from the previous one's means.
-        clamp : array-like of bool of shape (n_samples, n_features), default=None
-            True for the entries of ``X`` to hold fixed after every pass,
-            False for those to reconstruct (inpainting).
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-            Visible means in [0, 1] (float64).
-        """
-        from scipy.special import expit
-
-        check_is_fitted(self)
-        n_steps = check_positive_int(n_steps, "n_steps")
-        X = self._validate_X(X, reset=False)
-        clamp, X_dense = check_clamp(clamp, X)
-        n_visible = X.shape[1]
-        W, b = self.coef_, self.intercept_
-        V = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
-        for _ in range(n_steps):
-            units = np.hstack([V, self._hidden_marginals(V)])
-            V = expit(units @ W[:, :n_visible] + b[:n_visible])
-            if clamp is not None:
-                V[clamp] = X_dense[clamp]
-        return V
 
     @blas_pinned
     def sample(

@@ -282,16 +282,20 @@ class DeepBeliefNetwork(
             layer's input overflows raise ``ValueError`` (never NaN).
         """
         check_is_fitted(self)
-        H = validate_data(
+        H = self._validate_rows(X)
+        for rbm in self.rbms_:
+            H = rbm.transform(H)
+        return H
+
+    def _validate_rows(self, X):
+        """New rows, checked against the fitted shape and feature names."""
+        return validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        for rbm in self.rbms_:
-            H = rbm.transform(H)
-        return H
 
     @blas_pinned
     def reconstruct(self, X, *, n_steps=1, clamp=None):
@@ -323,13 +327,7 @@ class DeepBeliefNetwork(
         """
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, "n_steps")
-        V = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
+        V = self._validate_rows(X)
         clamp, X_dense = check_clamp(clamp, V)
         dtype = V.dtype
         for _ in range(n_steps):
@@ -340,6 +338,64 @@ class DeepBeliefNetwork(
             if clamp is not None:
                 V[clamp] = X_dense[clamp]
         return V.astype(dtype, copy=False)
+
+    @blas_pinned
+    def sample_conditional(self, X, clamp, *, n_steps=200, random_state=None):
+        """Sample the visible units not in ``clamp`` given those that are.
+
+        With one layer, the RBM's clamped block Gibbs sampler
+        (:meth:`BernoulliRBM.sample_conditional`). With more, each step is
+        the deterministic up-pass of :meth:`transform` below the top RBM,
+        one block-Gibbs step of the top RBM, and the down-pass of
+        :meth:`sample` (visible means), after which the clamped entries are
+        put back to their values in ``X``. The lower layers pass means, so
+        for deep stacks this is an approximate conditional sampler.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to condition on; entries not clamped are starting values.
+        clamp : array-like of bool of shape (n_samples, n_features)
+            True for the entries of ``X`` to hold fixed, False for those to
+            sample. None clamps nothing.
+        n_steps : int, default=200
+            Steps per row.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains. ``None`` uses the estimator's
+            ``random_state``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            One sample per row (dtype of the fitted weights), the clamped
+            entries equal to ``X``'s.
+        """
+        from ._kernels._rng import seed_state
+
+        check_is_fitted(self)
+        n_steps = check_positive_int(n_steps, "n_steps")
+        V = self._validate_rows(X)
+        clamp, X_dense = check_clamp(clamp, V)
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        if len(self.rbms_) == 1:
+            seed = draw_seed(rng) % (2**32)
+            return self.rbms_[0].sample_conditional(
+                V, clamp, n_steps=n_steps, random_state=seed
+            )
+        top = self.rbms_[-1]
+        state = seed_state(draw_seed(rng), V.shape[0])
+        for _ in range(n_steps):
+            for rbm in self.rbms_[:-1]:
+                V = rbm.transform(V)
+            V = np.ascontiguousarray(top._scaled(V), dtype=top.components_.dtype)
+            V = top._gibbs_chains(V, state, 1)
+            for rbm in reversed(self.rbms_[:-1]):
+                V = rbm._visible_mean(V)
+            if clamp is not None:
+                V[clamp] = X_dense[clamp]
+        return V
 
     @blas_pinned
     def sample(self, n_samples=1, *, n_steps=200, random_state=None):

@@ -32,9 +32,9 @@ from ._base import (
 )
 from ._log_z import LogPartitionCache, rbm_log_partition, rbm_log_partition_plan
 from ._monitor import RBMMonitor
+from ._restoration import _RBMRestorationMixin
 from ._skeleton import _EnergyModelMixin
 from ._validation import (
-    check_clamp,
     check_dtype_range,
     check_no_overflow,
     check_positive_int,
@@ -46,6 +46,7 @@ _MAX_LOG_SIGMA_STEP = 0.1
 
 
 class _BaseRBM(
+    _RBMRestorationMixin,
     _EnergyModelMixin,
     _NoBoolParamsMixin,
     _DensityScoreMixin,
@@ -405,8 +406,9 @@ class _BaseRBM(
         bernoulli_free_energy_term(pre, out)
         return _overflow_to_inf(out)
 
-    def _gibbs_chains(self, V_scaled, state, n_steps):
-        """Block Gibbs from scaled visible rows; samples in data units."""
+    def _gibbs_chains(self, V_scaled, state, n_steps, clamp=None):
+        """Block Gibbs from scaled visible rows (the ``clamp`` entries held
+        at their values); samples in data units."""
         from ._kernels._rbm_inference import rbm_gibbs
         from ._kernels._sync import available_threads
 
@@ -419,6 +421,7 @@ class _BaseRBM(
             int(n_steps),
             self._gaussian,
             available_threads(),
+            clamp,
         )
         return self._to_data_units(out)
 
@@ -480,49 +483,6 @@ class _BaseRBM(
         else:
             v0 = random_binary(int(n_samples), W.shape[1], W[:1, :1], state)
         return self._gibbs_chains(v0, state, n_steps)
-
-    @blas_pinned
-    def reconstruct(self, X, *, n_steps=1, clamp=None):
-        """Mean-field reconstruction: the visible units' conditional mean
-        given the hidden units' probabilities, ``n_steps`` times.
-
-        One step maps ``v`` to ``h = p(h = 1 | v)`` (:meth:`transform`) and
-        back to ``E[v | h]``: ``sigmoid(h @ components_ +
-        intercept_visible_)`` for binary visible units,
-        ``intercept_visible_ + sigma_ * (h @ components_)`` for Gaussian
-        ones. Deterministic; a noisy or partly corrupted row comes back
-        closer to what the model has learned (denoising). With ``clamp``,
-        the marked entries are held at their values in ``X`` after every
-        step and only the others are filled in (inpainting).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to reconstruct. Entries not clamped are the starting
-            values of the ones to fill in (e.g. 0.5 or the feature mean).
-        n_steps : int, default=1
-            Up-and-down passes; each starts from the previous one's means.
-        clamp : array-like of bool of shape (n_samples, n_features), default=None
-            True for the entries of ``X`` to hold fixed (observed), False
-            for those to reconstruct. None reconstructs every entry.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-            The reconstruction, dense, in the input's dtype (float32 or
-            float64).
-        """
-        check_is_fitted(self)
-        n_steps = check_positive_int(n_steps, "n_steps")
-        X = self._validate_X(X, reset=False)
-        clamp, X_dense = check_clamp(clamp, X)
-        dtype = X.dtype
-        V = X
-        for _ in range(n_steps):
-            V = self._visible_mean(self._hidden_means(V))
-            if clamp is not None:
-                V[clamp] = X_dense[clamp]
-        return V.astype(dtype, copy=False)
 
     def _one_gibbs_step(self, v):
         from ._kernels._rng import seed_state

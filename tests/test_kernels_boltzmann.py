@@ -130,7 +130,7 @@ def test_sequential_gibbs_matches_exact_distribution(rng, seed):
     W, b = random_machine(rng, n, scale=1.0)
     _, p = distribution(W, b)
     X = (rng.rand(n_chains, n) < 0.5).astype(float)
-    bm_gibbs_(X, W, b, 0, 30, seed_state(seed, n_chains))
+    bm_gibbs_(X, W, b, 0, 30, seed_state(seed, n_chains), None)
     assert set(np.unique(X)) == {0.0, 1.0}
     counts = np.bincount(exact.state_index(X), minlength=2**n) / n_chains
     bound = tv_bound(p, n_chains)
@@ -146,10 +146,15 @@ def _positive_phase_sweeps(X, W, b, lo, n_sweeps, state):
     F = np.empty(X.shape)
     local_fields(X, W, b, F)
     T = np.empty((b.size - lo, X.shape[0]))
-    _gibbs_sweeps_(X, F, W, lo, lo, n_sweeps, state, T)
+    _gibbs_sweeps_(X, F, W, lo, lo, n_sweeps, state, T, None)
 
 
-@pytest.mark.parametrize("sampler", [bm_gibbs_, _positive_phase_sweeps])
+def _free_phase_sweeps(X, W, b, lo, n_sweeps, state):
+    """The sampler as ``sample`` runs it, nothing pinned beyond ``lo``."""
+    bm_gibbs_(X, W, b, lo, n_sweeps, state, None)
+
+
+@pytest.mark.parametrize("sampler", [_free_phase_sweeps, _positive_phase_sweeps])
 def test_clamped_gibbs_matches_exact_conditional(rng, seed, sampler):
     n_visible, n_hidden, n_chains = 3, 4, 40_000
     W, b = random_machine(rng, n_visible + n_hidden, scale=1.0)
@@ -176,7 +181,7 @@ def test_sampler_is_reproducible_and_seed_dependent(rng, seed):
     runs = []
     for s in (seed, seed, seed + 1):
         X = X0.copy()
-        bm_gibbs_(X, W, b, 0, 5, seed_state(s, 20))
+        bm_gibbs_(X, W, b, 0, 5, seed_state(s, 20), None)
         runs.append(X)
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])

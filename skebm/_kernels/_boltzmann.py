@@ -255,9 +255,12 @@ def bm_pseudo_log_likelihood(X, W, b, n_terms):
 
 # --------------------------------------------------------------- sampling
 @kernel
-def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
+def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T, pinned):
     """``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of every row
-    (chain) of ``X``; units before ``lo`` stay clamped.  ``F = X W + b``
+    (chain) of ``X``; units before ``lo`` stay clamped, and so do the
+    entries where ``pinned`` (None, or booleans of ``X``'s shape) is True
+    (their thresholds are drawn all the same: the stream does not depend
+    on the mask).  ``F = X W + b``
     are the local fields (updated), ``W`` the weights in the dtype of ``F``;
     a flip updates fields ``j0..`` only.  ``T`` is (n_units - lo, n_rows)
     scratch; row ``r`` draws from RNG row ``r``.
@@ -288,6 +291,9 @@ def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
             W_i = W[i]
             T_i = T[i - lo]
             for r in range(X.shape[0]):
+                if pinned is not None:
+                    if pinned[r, i]:
+                        continue
                 new = 1.0 if np.float64(F[r, i]) > T_i[r] else 0.0
                 if new != X[r, i]:
                     delta[0] = new - X[r, i]
@@ -299,22 +305,24 @@ def _gibbs_sweeps_(X, F, W, lo, j0, n_sweeps, rng_state, T):
 
 
 @kernel
-def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state):
+def bm_gibbs_(X, W, b, lo, n_sweeps, rng_state, pinned):
     """In place: ``n_sweeps`` sequential Gibbs sweeps over units ``lo..`` of
-    every row (chain) of ``X``; units before ``lo`` stay clamped.  Row ``r``
-    uses RNG row ``r``.  One thread; see :func:`bm_gibbs` for two."""
+    every row (chain) of ``X``; units before ``lo`` stay clamped, and so do
+    the entries marked in ``pinned`` (None, or booleans of ``X``'s shape).
+    Row ``r`` uses RNG row ``r``.  One thread; see :func:`bm_gibbs` for
+    two."""
     F64 = np.empty(X.shape)
     local_fields(X, W, b, F64)
     F = F64.astype(np.float32)
     T = np.empty((b.size - lo, X.shape[0]))
-    _gibbs_sweeps_(X, F, W.astype(np.float32), lo, 0, n_sweeps, rng_state, T)
+    _gibbs_sweeps_(X, F, W.astype(np.float32), lo, 0, n_sweeps, rng_state, T, pinned)
 
 
 #: Unit updates per call from which :func:`bm_gibbs` starts a second thread.
 _GIBBS_THREAD_WORK = 1 << 20
 
 
-def bm_gibbs(X, W, b, lo, n_sweeps, rng_state, n_threads=1):
+def bm_gibbs(X, W, b, lo, n_sweeps, rng_state, n_threads=1, pinned=None):
     """:func:`bm_gibbs_` with the chains in two fixed blocks (one when there
     is a single chain), run on up to ``n_threads`` threads when the call is
     large enough to pay for a thread; results do not depend on
@@ -325,16 +333,19 @@ def bm_gibbs(X, W, b, lo, n_sweeps, rng_state, n_threads=1):
         return
     work = n_rows * (b.size - int(lo)) * int(n_sweeps)
     n_threads = min(int(n_threads), n_blocks) if work >= _GIBBS_THREAD_WORK else 1
-    args = (X, W, b, int(lo), int(n_sweeps), rng_state, n_blocks)
+    args = (X, W, b, int(lo), int(n_sweeps), rng_state, pinned, n_blocks)
     run_threads(_bm_gibbs_kernel, args, max(1, n_threads))
 
 
 @kernel
-def _bm_gibbs_kernel(X, W, b, lo, n_sweeps, rng_state, n_blocks, tid, n_threads,
-                     sync):  # fmt: skip
+def _bm_gibbs_kernel(X, W, b, lo, n_sweeps, rng_state, pinned, n_blocks, tid,
+                     n_threads, sync):  # fmt: skip
     for blk in range(tid, n_blocks, n_threads):
         q0, q1 = span(X.shape[0], blk, n_blocks)
-        bm_gibbs_(X[q0:q1], W, b, lo, n_sweeps, rng_state[q0:q1])
+        if pinned is None:
+            bm_gibbs_(X[q0:q1], W, b, lo, n_sweeps, rng_state[q0:q1], None)
+        else:
+            bm_gibbs_(X[q0:q1], W, b, lo, n_sweeps, rng_state[q0:q1], pinned[q0:q1])
 
 
 def bm_ais(W, b, base_bias, betas, rng_state, n_threads=1):

@@ -246,7 +246,7 @@ def _sml_block(phase, blk, n_blocks, batch, state):
                 for j in range(n):
                     F32[r, j] = np.float32(F_neg[r, j])
             T = T_neg[n * q0 : n * q1].reshape((n, q1 - q0))
-            _gibbs_sweeps_(Q, F32[q0:q1], W32, 0, 0, plan[0], rng_state[q0:q1], T)
+            _gibbs_sweeps_(Q, F32[q0:q1], W32, 0, 0, plan[0], rng_state[q0:q1], T, None)
             copy_2d(chains[q0:q1], Q)
     elif phase == _SCALE:
         r0, r1 = span(n_all, blk, n_blocks)
@@ -286,7 +286,9 @@ def _positive_phase(X, start, r0, r1, S, F_pos, T_pos, W, b, rng_state, plan):
     else:
         # thresholds in a C-contiguous (hidden units, rows) array
         T = T_pos[n_hidden * r0 : n_hidden * r1].reshape((n_hidden, r1 - r0))
-        _gibbs_sweeps_(P, F, W, n_visible, n_visible, plan[1], rng_state[r0:r1], T)
+        _gibbs_sweeps_(
+            P, F, W, n_visible, n_visible, plan[1], rng_state[r0:r1], T, None
+        )
 
 
 @kernel

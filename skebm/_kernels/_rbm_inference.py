@@ -77,9 +77,12 @@ def _free_energies_kernel(
 _GIBBS_BLOCK = 128
 
 
-def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=1):
+def rbm_gibbs(
+    V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=1, clamp=None
+):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``
-    (see :func:`_rbm_gibbs_block`).
+    (see :func:`_rbm_gibbs_block`); ``clamp`` (None, or a boolean array of
+    ``V``'s shape) marks the visible units held at their values in ``V``.
 
     Rows go in fixed blocks of ``_GIBBS_BLOCK`` shared out to ``n_threads``
     threads; row ``r`` draws from generator row ``r``, so the samples do not
@@ -88,30 +91,38 @@ def rbm_gibbs(V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=
     out = np.empty((V.shape[0], W.shape[1]), W.dtype)
     n_blocks = -(-V.shape[0] // _GIBBS_BLOCK)
     unit_std = np.ones(W.shape[1], W.dtype) if gaussian else None
-    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), unit_std, out)
+    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), unit_std, clamp, out)
     run_threads(_rbm_gibbs_kernel, args, max(1, min(int(n_threads), n_blocks)))
     return out
 
 
 @kernel
-def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, unit_std, out, tid, n_threads,
-                      sync):  # fmt: skip
+def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, unit_std, clamp, out, tid,
+                      n_threads, sync):  # fmt: skip
     n = V.shape[0]
     for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
         stop = min(n, start + _GIBBS_BLOCK)
-        samples = _rbm_gibbs_block(
-            V[start:stop], W, b, c, rng_state[start:stop], n_steps, unit_std
-        )
+        rows, state = V[start:stop], rng_state[start:stop]
+        if clamp is None:
+            samples = _rbm_gibbs_block(rows, W, b, c, state, n_steps, unit_std, None)
+        else:
+            samples = _rbm_gibbs_block(
+                rows, W, b, c, state, n_steps, unit_std, clamp[start:stop]
+            )
         copy_2d(out[start:stop], samples)
 
 
 @helper
-def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std):
+def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std, clamp):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 
     Returns the last visible samples (dtype of ``W``): binary, or for
     Gaussian units (``unit_std`` ones, else None) real values in scaled
-    coordinates (``V`` and ``vis_bias`` scaled too).
+    coordinates (``V`` and ``vis_bias`` scaled too). Where ``clamp`` (None,
+    or booleans of ``V``'s shape) is True the unit is put back to its value
+    in ``V`` after every draw: the chain samples the other units given
+    those (their draws still use the generator, so the random stream does
+    not depend on the mask).
     """
     n, n_visible = V.shape
     n_hidden = W.shape[0]
@@ -125,4 +136,9 @@ def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std):
         bernoulli_mean_sample_(h, rng_state)
         visible_preactivation(h, W, vis_bias, v)
         visible_sample_(v, unit_std, rng_state)
+        if clamp is not None:
+            for r in range(n):
+                for c in range(n_visible):
+                    if clamp[r, c]:
+                        v[r, c] = V[r, c]
     return v

@@ -27,6 +27,7 @@ BM_KERNEL = ["tests/test_kernels_boltzmann.py"]
 BM_EST = ["tests/test_boltzmann.py"]
 HOP = ["tests/test_kernels_hopfield.py", "tests/test_hopfield.py"]
 PT = ["tests/test_tempering.py"]
+CLAMPED = ["tests/test_sample_conditional.py"]
 
 MUTATIONS = [
     # ------------------------------------------------ RBM training kernel
@@ -483,5 +484,22 @@ MUTATIONS = [
         new="                e -= row[c]\n",
         why="swap energy of binary units without the visible input h W + b",
         tests=PT,
+    ),
+    # ------------------------------------------------ clamped sampling
+    dict(
+        id="rbm-clamp-only-at-the-end",
+        file=K + "_rbm_inference.py",
+        old="                    if clamp[r, c]:\n",
+        new="                    if clamp[r, c] and _ == n_steps - 1:\n",
+        why="clamped RBM chains run free and are clamped after the last draw",
+        tests=CLAMPED,
+    ),
+    dict(
+        id="bm-pinned-units-updated",
+        file=K + "_boltzmann.py",
+        old="                    if pinned[r, i]:\n                        continue\n",
+        new="                    if pinned[r, i]:\n                        pass\n",
+        why="the Boltzmann sampler updates the clamped (pinned) units",
+        tests=CLAMPED,
     ),
 ]
