@@ -11,6 +11,7 @@ scikit-learn's ``MLPClassifier``): no loop over samples.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -23,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _NoBoolParamsMixin, atomic_fit, blas_pinned, draw_seed
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
-from ._validation import check_clamp, check_positive_int
+from ._validation import check_clamp, check_noise, check_positive_int
 
 #: Seeds handed to the layers are drawn below this bound (valid for
 #: ``np.random.RandomState``): ``rng.randint(_SEED_BOUND, size=n_layers)``.
@@ -298,7 +299,7 @@ class DeepBeliefNetwork(
         )
 
     @blas_pinned
-    def reconstruct(self, X, *, n_steps=1, clamp=None):
+    def reconstruct(self, X, *, n_steps=1, clamp=None, noise=None):
         """Mean-field reconstruction through the whole stack.
 
         The deterministic up-pass of :meth:`transform` to the top layer's
@@ -317,6 +318,12 @@ class DeepBeliefNetwork(
         clamp : array-like of bool of shape (n_samples, n_features), default=None
             True for the entries of ``X`` to hold fixed, False for those to
             reconstruct. None reconstructs every entry.
+        noise : float, default=None
+            The corruption ``X`` carries, for denoising: the bottom layer's
+            down-pass returns the posterior mean given ``X`` as in
+            :meth:`BernoulliRBM.reconstruct` (a flip probability in
+            (0, 0.5) for ``visible="bernoulli"``, the standard deviation of
+            additive noise for ``"gaussian"``). None: no noise model.
 
         Returns
         -------
@@ -328,13 +335,18 @@ class DeepBeliefNetwork(
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, "n_steps")
         V = self._validate_rows(X)
+        noise = check_noise(noise, self.visible == "gaussian")
         clamp, X_dense = check_clamp(clamp, V)
+        if noise is not None and X_dense is V and sp.issparse(V):
+            X_dense = V.toarray()
         dtype = V.dtype
+        bottom = self.rbms_[0]
         for _ in range(n_steps):
             for rbm in self.rbms_:
                 V = rbm.transform(V)
-            for rbm in reversed(self.rbms_):
+            for rbm in reversed(self.rbms_[1:]):
                 V = rbm._visible_mean(V)
+            V = bottom._visible_posterior_mean(V, X_dense, noise)
             if clamp is not None:
                 V[clamp] = X_dense[clamp]
         return V.astype(dtype, copy=False)

@@ -13,7 +13,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import blas_pinned, draw_seed
-from ._validation import check_clamp, check_dtype_range, check_positive_int
+from ._validation import (
+    check_clamp,
+    check_dtype_range,
+    check_noise,
+    check_positive_int,
+    flip_evidence,
+)
 
 
 class _RBMRestorationMixin:
@@ -21,8 +27,22 @@ class _RBMRestorationMixin:
     model's ``_validate_X``, ``_hidden_means``, ``_visible_mean``,
     ``_scaled`` and ``_gibbs_chains``."""
 
+    def _visible_posterior_mean(self, H, X, noise):
+        """``E[v | h = H, x = X]`` when ``X`` is ``v`` corrupted by
+        ``noise`` (flips, or additive Gaussian noise of that sd); the
+        plain down-pass ``E[v | h]`` when ``noise`` is None."""
+        from scipy.special import expit
+
+        if noise is None:
+            return self._visible_mean(H)
+        if self._gaussian:
+            mean, var = self._visible_mean(H), np.exp(2.0 * self._log_sigma())
+            return (noise**2 * mean + var * X) / (noise**2 + var)
+        W = self.components_
+        return expit(H @ W + self.intercept_visible_ + flip_evidence(X, noise))
+
     @blas_pinned
-    def reconstruct(self, X, *, n_steps=1, clamp=None):
+    def reconstruct(self, X, *, n_steps=1, clamp=None, noise=None):
         """Mean-field reconstruction: the visible units' conditional mean
         given the hidden units' probabilities, ``n_steps`` times.
 
@@ -35,6 +55,18 @@ class _RBMRestorationMixin:
         the marked entries are held at their values in ``X`` after every
         step and only the others are filled in (inpainting).
 
+        With ``noise``, ``X`` is taken as a corrupted observation of clean
+        rows and each step returns the posterior mean of the clean units
+        given the hidden units *and* ``X`` (mean-field denoising under that
+        noise model). For binary units each entry was flipped with
+        probability ``noise``: ``sigmoid(h @ components_ +
+        intercept_visible_ + (2x - 1) log((1 - noise) / noise))``. For
+        Gaussian units ``noise`` is the standard deviation of additive
+        Gaussian noise: ``(noise² E[v | h] + sigma_² x) / (noise² +
+        sigma_²)``. The passes then weigh the model against the evidence
+        instead of drifting towards the model's favourite rows, so several
+        passes help.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -45,6 +77,13 @@ class _RBMRestorationMixin:
         clamp : array-like of bool of shape (n_samples, n_features), default=None
             True for the entries of ``X`` to hold fixed (observed), False
             for those to reconstruct. None reconstructs every entry.
+        noise : float, default=None
+            The corruption ``X`` carries, for denoising: the probability
+            that an entry was flipped, in (0, 0.5), for
+            :class:`BernoulliRBM`; the standard deviation of additive
+            Gaussian noise, > 0 and in data units, for
+            :class:`GaussianBernoulliRBM`. None: no noise model (the plain
+            down-pass).
 
         Returns
         -------
@@ -54,12 +93,16 @@ class _RBMRestorationMixin:
         """
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, "n_steps")
+        noise = check_noise(noise, self._gaussian)
         X = self._validate_X(X, reset=False)
         clamp, X_dense = check_clamp(clamp, X)
+        if noise is not None and X_dense is X and sp.issparse(X):
+            X_dense = X.toarray()
         dtype = X.dtype
         V = X
         for _ in range(n_steps):
-            V = self._visible_mean(self._hidden_means(V))
+            H = self._hidden_means(V)
+            V = self._visible_posterior_mean(H, X_dense, noise)
             if clamp is not None:
                 V[clamp] = X_dense[clamp]
         return V.astype(dtype, copy=False)
@@ -122,14 +165,17 @@ class _BoltzmannRestorationMixin:
     ``_hidden_marginals``."""
 
     @blas_pinned
-    def reconstruct(self, X, *, n_steps=1, clamp=None):
+    def reconstruct(self, X, *, n_steps=1, clamp=None, noise=None):
         """Mean-field reconstruction of the visible units.
 
         One pass takes the hidden marginals given the rows
         (:meth:`transform`), then updates every visible unit at once to its
         conditional mean given the others and the hidden marginals,
         ``sigmoid(b_i + sum_j W_ij x_j)`` over all other units ``j``
-        (a parallel mean-field step). Deterministic.
+        (a parallel mean-field step). Deterministic. With ``noise`` (each
+        entry of ``X`` flipped with that probability), the posterior mean
+        given ``X`` as well: ``(2x_i - 1) log((1 - noise) / noise)`` is
+        added inside the sigmoid.
 
         Parameters
         ----------
@@ -141,6 +187,10 @@ class _BoltzmannRestorationMixin:
         clamp : array-like of bool of shape (n_samples, n_features), default=None
             True for the entries of ``X`` to hold fixed after every pass,
             False for those to reconstruct (inpainting).
+        noise : float, default=None
+            Probability, in (0, 0.5), that an entry of ``X`` was flipped,
+            for denoising under that noise model (see
+            :meth:`BernoulliRBM.reconstruct`). None: no noise model.
 
         Returns
         -------
@@ -151,14 +201,16 @@ class _BoltzmannRestorationMixin:
 
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, "n_steps")
+        noise = check_noise(noise, gaussian=False)
         X = self._validate_X(X, reset=False)
         clamp, X_dense = check_clamp(clamp, X)
         n_visible = X.shape[1]
         W, b = self.coef_, self.intercept_
         V = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+        bias = b[:n_visible] + (0.0 if noise is None else flip_evidence(V, noise))
         for _ in range(n_steps):
             units = np.hstack([V, self._hidden_marginals(V)])
-            V = expit(units @ W[:, :n_visible] + b[:n_visible])
+            V = expit(units @ W[:, :n_visible] + bias)
             if clamp is not None:
                 V[clamp] = X_dense[clamp]
         return V

@@ -2,7 +2,7 @@
 
 import contextvars
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,6 +103,35 @@ def check_positive_int(value, name):
     ):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_noise(noise, gaussian):
+    """``noise`` of ``reconstruct``: None, a flip probability in (0, 0.5)
+    for binary visible units, or a standard deviation > 0 for Gaussian
+    ones; returned as a float. ``TypeError``/``ValueError`` otherwise."""
+    if noise is None:
+        return None
+    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, Real):
+        raise TypeError(f"noise must be a real number or None, got {noise!r}.")
+    noise = float(noise)
+    if gaussian and not (0 < noise < np.inf):
+        raise ValueError(
+            f"noise must be the standard deviation of the Gaussian noise on X, "
+            f"a positive finite number; got {noise!r}."
+        )
+    if not gaussian and not (0 < noise < 0.5):
+        raise ValueError(
+            f"noise must be the probability that a binary entry of X was "
+            f"flipped, in (0, 0.5); got {noise!r}."
+        )
+    return noise
+
+
+def flip_evidence(X, noise):
+    """Log-odds that a clean binary unit is 1 given its observed value ``x``
+    when each entry was flipped with probability ``noise``:
+    ``(2x - 1) log((1 - noise) / noise)``."""
+    return (2.0 * X - 1.0) * np.log((1.0 - noise) / noise)
 
 
 def check_clamp(clamp, X):

@@ -50,6 +50,10 @@ _FAST_PARAMS = {
             random_state=0,  # the checks only seed top-level random_state
         )
     ),
+    "EnergyImputer": dict(
+        estimator=skebm.GaussianBernoulliRBM(n_components=4, n_iter=2, random_state=0),
+        max_iter=2,
+    ),
     "HopfieldNetwork": dict(max_iter=20),
     "ModernHopfieldNetwork": dict(max_iter=20),
 }

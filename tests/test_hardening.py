@@ -21,6 +21,7 @@ from skebm import (
     BoltzmannMachine,
     DBNClassifier,
     DeepBeliefNetwork,
+    EnergyImputer,
     EnergyOutlierDetector,
     GaussianBernoulliRBM,
     ModernHopfieldNetwork,
@@ -156,6 +157,7 @@ def _estimators():
         (skebm.HopfieldNetwork(random_state=0), 2 * X_BIN - 1, None),
         (ModernHopfieldNetwork(), X_REAL, None),
         (EnergyOutlierDetector(BernoulliRBM(n_components=2, **fast)), X_BIN, None),
+        (EnergyImputer(BernoulliRBM(n_components=2, **fast), max_iter=1), X_BIN, None),
     ]
 
 
@@ -185,7 +187,7 @@ def _bad_inputs(X):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(9))
 def test_failed_fit_leaves_a_fitted_estimator_exactly_as_it_was(index):
     estimator, X, y = _estimators()[index]
     args = () if y is None else (y,)
@@ -194,6 +196,8 @@ def test_failed_fit_leaves_a_fitted_estimator_exactly_as_it_was(index):
     bad = _bad_inputs(X)
     if type(estimator).__name__ in {"GaussianBernoulliRBM", "ModernHopfieldNetwork"}:
         del bad["out of domain"]  # any real value is in their domain
+    if type(estimator).__name__ == "EnergyImputer":
+        del bad["NaN"]  # what it fills in
     bad["wrong n_features"] = X[:, :-1]
     for method in methods:
         for kind, X_bad in bad.items():

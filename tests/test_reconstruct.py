@@ -176,3 +176,98 @@ def test_boltzmann_machine_reconstruction_is_a_parallel_mean_field_step():
     np.testing.assert_allclose(
         bm.reconstruct(sp.csr_matrix(X)), bm.reconstruct(X), rtol=1e-12
     )
+
+
+# ------------------------------------------------------ denoising: noise=
+def _evidence(X, noise):
+    return (2 * X - 1) * np.log((1 - noise) / noise)
+
+
+def test_bernoulli_denoising_is_the_posterior_mean_under_flips():
+    X = _binary(10)
+    rbm = BernoulliRBM(n_components=4, n_iter=5, random_state=0).fit(X)
+
+    def step(V):
+        H = expit(V @ rbm.components_.T + rbm.intercept_hidden_)
+        return expit(H @ rbm.components_ + rbm.intercept_visible_ + _evidence(X, 0.1))
+
+    np.testing.assert_allclose(rbm.reconstruct(X, noise=0.1), step(X), rtol=1e-12)
+    np.testing.assert_allclose(
+        rbm.reconstruct(X, n_steps=3, noise=0.1), step(step(step(X))), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        rbm.reconstruct(sp.csr_matrix(X), noise=0.1), step(X), rtol=1e-12
+    )
+    # the limits: no evidence at 0.5, the observation itself as noise -> 0
+    np.testing.assert_allclose(
+        rbm.reconstruct(X, noise=0.5 - 1e-12), rbm.reconstruct(X), atol=1e-9
+    )
+    np.testing.assert_allclose(rbm.reconstruct(X, noise=1e-12), X, atol=1e-9)
+    assert not np.allclose(rbm.reconstruct(X, noise=0.1), rbm.reconstruct(X))
+
+
+def test_gaussian_denoising_weighs_model_and_observation_by_precision():
+    X = _real(11)
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=5, learn_sigma=True,
+                               learning_rate=0.01, random_state=0).fit(X)  # fmt: skip
+    tau = 0.7
+
+    def step(V):
+        mean = _gaussian_step(V, rbm)
+        var = rbm.sigma_**2
+        return (tau**2 * mean + var * X) / (tau**2 + var)
+
+    np.testing.assert_allclose(rbm.reconstruct(X, noise=tau), step(X), rtol=1e-10)
+    np.testing.assert_allclose(
+        rbm.reconstruct(X, n_steps=2, noise=tau), step(step(X)), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_dbn_denoising_applies_the_noise_model_at_the_bottom(visible):
+    X = _binary(12, n=80, d=8) if visible == "bernoulli" else _real(12, n=80)
+    dbn = DeepBeliefNetwork(hidden_layer_sizes=(6, 3), n_iter=3, visible=visible,
+                            random_state=0).fit(X)  # fmt: skip
+    first, top = dbn.rbms_
+    down = expit(top.transform(first.transform(X)) @ top.components_
+                 + top.intercept_visible_)  # fmt: skip
+    noise = 0.2 if visible == "bernoulli" else 0.5
+    if visible == "bernoulli":
+        pre = down @ first.components_ + first.intercept_visible_
+        expected = expit(pre + _evidence(X, noise))
+    else:
+        mean = first.intercept_visible_ + down @ first.components_  # sigma 1
+        expected = (noise**2 * mean + X) / (noise**2 + 1)
+    np.testing.assert_allclose(dbn.reconstruct(X, noise=noise), expected, rtol=1e-10)
+
+
+def test_boltzmann_denoising_adds_the_flip_evidence():
+    from skebm import BoltzmannMachine
+
+    X = _binary(13, n=60, d=5)
+    bm = BoltzmannMachine(n_hidden=2, n_iter=3, random_state=0).fit(X)
+    W, b, n = bm.coef_, bm.intercept_, X.shape[1]
+
+    def step(V):
+        units = np.hstack([V, bm.transform(V)])
+        return expit(units @ W[:, :n] + b[:n] + _evidence(X, 0.15))
+
+    np.testing.assert_allclose(
+        bm.reconstruct(X, n_steps=2, noise=0.15), step(step(X)), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "noise, error, match",
+    [(0.0, ValueError, "flipped"), (0.5, ValueError, "flipped"), (-0.1, ValueError,
+     "flipped"), (True, TypeError, "real"), ("0.1", TypeError, "real")],
+)  # fmt: skip
+def test_bad_noise_is_refused(noise, error, match):
+    X = _binary(14)
+    rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(error, match=match):
+        rbm.reconstruct(X, noise=noise)
+    gauss = GaussianBernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="standard deviation"):
+        gauss.reconstruct(X, noise=0.0)
+    gauss.reconstruct(X, noise=2.0)  # a sd may exceed 0.5
