@@ -71,6 +71,14 @@ class EnergyImputer(
         for a model without ``partial_fit``).
     n_steps : int, default=10
         Clamped mean-field passes per fill in :meth:`transform`.
+    sample_posterior : bool, default=False
+        If True, :meth:`transform` draws each fill from the model's
+        conditional distribution of the missing entries given the observed
+        ones instead of taking its mean: ``n_steps`` steps of clamped Gibbs
+        sampling (``sample_conditional``) started from the mean-field fill.
+        Successive calls give new draws (multiple imputation, as
+        :class:`~sklearn.impute.IterativeImputer`'s ``sample_posterior``);
+        binary units are filled with 0 or 1.
     add_indicator : bool, default=False
         If True, a :class:`~sklearn.impute.MissingIndicator` is stacked
         onto the output: one binary column per feature that had missing
@@ -87,6 +95,9 @@ class EnergyImputer(
     statistics_ : ndarray of shape (n_features,)
         Mean of the observed training values of each feature: the starting
         value of a missing entry.
+    random_state_ : RandomState instance
+        The generator of the training draws, continued by the draws of
+        :meth:`transform` when ``sample_posterior=True``.
     n_iter_ : int
         Training rounds run after the first fit (``max_iter``).
     indicator_ : MissingIndicator or None
@@ -132,6 +143,7 @@ class EnergyImputer(
         "missing_values": [Real],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "random_state": ["random_state"],
     }
@@ -143,6 +155,7 @@ class EnergyImputer(
         missing_values=np.nan,
         max_iter=100,
         n_steps=10,
+        sample_posterior=False,
         add_indicator=False,
         random_state=None,
     ):
@@ -150,6 +163,7 @@ class EnergyImputer(
         self.missing_values = missing_values
         self.max_iter = max_iter
         self.n_steps = n_steps
+        self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
         self.random_state = random_state
 
@@ -250,6 +264,7 @@ class EnergyImputer(
             model = clone(self.estimator)
         Z = self._to_model(np.where(missing, self.statistics_, X))
         self.estimator_ = self._train(model, Z, missing, rng)
+        self.random_state_ = rng
         self.n_iter_ = self.max_iter
         return self
 
@@ -265,13 +280,21 @@ class EnergyImputer(
         -------
         X_filled : ndarray of shape (n_samples, n_features + n_indicators)
             ``X`` with every missing entry replaced by the model's clamped
-            mean-field estimate (the observed entries unchanged), then the
-            indicator columns when ``add_indicator=True``.
+            mean-field estimate, or by a draw from its conditional
+            distribution when ``sample_posterior=True`` (the observed
+            entries unchanged), then the indicator columns when
+            ``add_indicator=True``.
         """
         check_is_fitted(self)
         X, missing = self._validate(X, reset=False)
         start = self._to_model(np.where(missing, self.statistics_, X))
-        filled = self._from_model(self._fill(self.estimator_, start, missing))
+        filled = self._fill(self.estimator_, start, missing)
+        if self.sample_posterior:
+            seed = draw_seed(self.random_state_) % 2**32
+            filled = self.estimator_.sample_conditional(
+                filled, ~missing, n_steps=self.n_steps, random_state=seed
+            )
+        filled = self._from_model(filled)
         out = np.where(missing, filled, X).astype(X.dtype, copy=False)
         if self.indicator_ is not None:
             indicator = self.indicator_.transform(X).astype(out.dtype)

@@ -186,3 +186,49 @@ def test_bad_input_gets_clear_errors():
         EnergyImputer(SimpleImputer()).fit(X_missing)
     with pytest.raises(ValueError, match="max_iter"):
         EnergyImputer(max_iter=-1).fit(X_missing)
+
+
+def test_sample_posterior_draws_from_the_exact_conditional():
+    """Many rows with the same holes: the mean of the sampled fills is the
+    exact conditional probability under the fitted model (enumerated)."""
+    import itertools
+
+    from scipy.special import logsumexp
+
+    X = twins(10, n=200)[:, :5]
+    X_missing, _ = with_holes(X, 0.2, 11)
+    imputer = EnergyImputer(
+        BernoulliRBM(n_components=6, learning_rate=0.1, n_iter=100, random_state=0),
+        max_iter=20, n_steps=30, sample_posterior=True, random_state=0,
+    ).fit(X_missing)  # fmt: skip
+    rbm = imputer.estimator_
+    row = np.array([1.0, np.nan, 0.0, 1.0, np.nan])  # unit 4 repeats unit 0
+    free = np.isnan(row)
+    configs = np.array(list(itertools.product([0.0, 1.0], repeat=free.sum())))
+    V = np.tile(np.nan_to_num(row), (len(configs), 1))
+    V[:, free] = configs
+    log_p = V @ rbm.intercept_visible_ + np.logaddexp(
+        0, V @ rbm.components_.T + rbm.intercept_hidden_
+    ).sum(axis=1)
+    p = np.exp(log_p - logsumexp(log_p))
+    exact = p @ configs  # P(v_i = 1 | observed) of the two free units
+    n = 4000
+    fills = imputer.transform(np.tile(row, (n, 1)))[:, free]
+    assert set(np.unique(fills)) <= {0.0, 1.0}
+    se = np.sqrt(exact * (1 - exact) / n)
+    np.testing.assert_array_less(np.abs(fills.mean(axis=0) - exact), 4 * se + 1e-12)
+    assert exact[1] > 0.7  # power: the model ties unit 4 to unit 0
+    # the mean-field fill is another thing: a deterministic probability
+    mean_field = imputer.set_params(sample_posterior=False).transform(row[None])
+    assert np.all((mean_field[0, free] > 0) & (mean_field[0, free] < 1))
+
+
+def test_sample_posterior_gives_new_draws_and_keeps_observed_entries():
+    X = twins(11)
+    X_missing, mask = with_holes(X, 0.3, 12)
+    imputer = small(sample_posterior=True, random_state=0).fit(X_missing)
+    a, b = imputer.transform(X_missing), imputer.transform(X_missing)
+    assert not np.array_equal(a[mask], b[mask])
+    np.testing.assert_array_equal(a[~mask], X[~mask])
+    again = small(sample_posterior=True, random_state=0).fit(X_missing)
+    np.testing.assert_array_equal(again.transform(X_missing), a)
