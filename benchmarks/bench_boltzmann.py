@@ -64,10 +64,10 @@ def measure(n, n_chains, coupling, min_seconds):
     rng = np.random.default_rng(0)
     X0 = (rng.random((n_chains, n)) < 0.5).astype(np.float64)
     # burn in, so both time typical states of the chain
-    bm_gibbs_(X0, W, b, 0, 50, seed_state(1, n_chains))
+    bm_gibbs_(X0, W, b, 0, 50, seed_state(1, n_chains), None)
     state = seed_state(2, n_chains)
     X = X0.copy()
-    bm_gibbs_(X, W, b, 0, 1, state)
+    bm_gibbs_(X, W, b, 0, 1, state, None)
     flip_rate = np.mean(X != X0)
     # enough sweeps per call to amortise the O(chains n²) field set-up
     n_fast = max(20, 2_000_000_000 // (n_chains * n * n))
