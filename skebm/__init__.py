@@ -19,6 +19,7 @@ _LAZY = {
     "HopfieldNetwork": "skebm._hopfield",
     "ModernHopfieldNetwork": "skebm._modern_hopfield",
     "partition": "skebm.partition",
+    "sampling": "skebm.sampling",
 }
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "HopfieldNetwork",
     "ModernHopfieldNetwork",
     "partition",
+    "sampling",
     "__version__",
 ]
 

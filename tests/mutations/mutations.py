@@ -28,6 +28,7 @@ BM_EST = ["tests/test_boltzmann.py"]
 HOP = ["tests/test_kernels_hopfield.py", "tests/test_hopfield.py"]
 PT = ["tests/test_tempering.py"]
 CLAMPED = ["tests/test_sample_conditional.py"]
+MCMC = ["tests/test_sampling.py"]
 
 MUTATIONS = [
     # ------------------------------------------------ RBM training kernel
@@ -501,5 +502,30 @@ MUTATIONS = [
         new="                    if pinned[r, i]:\n                        pass\n",
         why="the Boltzmann sampler updates the clamped (pinned) units",
         tests=CLAMPED,
+    ),
+    # ------------------------------------------------ MCMC (skebm.sampling)
+    dict(
+        id="mcmc-mala-without-correction",
+        file=K + "_mcmc.py",
+        old="        log_ratio += (forth - back) / (2.0 * step * step)\n",
+        new="        log_ratio += 0.0 * (forth - back)\n",
+        why="MALA accepts without the proposal-density ratio",
+        tests=MCMC,
+    ),
+    dict(
+        id="mcmc-gradient-hidden-term-sign",
+        file=K + "_mcmc.py",
+        old="            g[i] -= s * W[j, i] * inv_sigma[i]\n",
+        new="            g[i] += s * W[j, i] * inv_sigma[i]\n",
+        why="the free energy's gradient with the hidden term's sign flipped",
+        tests=MCMC,
+    ),
+    dict(
+        id="mcmc-hmc-kinetic-energy-ignored",
+        file=K + "_mcmc.py",
+        old="        return ey, (e + kinetic) - (ey + new_kinetic)\n",
+        new="        return ey, e - ey\n",
+        why="HMC accepts on the potential energy alone",
+        tests=MCMC,
     ),
 ]
