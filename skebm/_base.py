@@ -28,9 +28,20 @@ def batch_bounds(n_samples, batch_size):
     return np.array(starts + [n_samples], dtype=np.int64)
 
 
-def draw_seed(rng):
-    """One 63-bit seed from a RandomState (for the kernels' RNG streams)."""
-    return int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
+def draw_seed(rng, *, numpy=False):
+    """One 63-bit seed from a RandomState, for the kernels' RNG streams; with
+    ``numpy=True`` reduced by :func:`numpy_seed` (for a NumPy
+    ``RandomState`` or an estimator's ``random_state``). The one way skebm
+    derives a seed from a generator, except the per-layer seeds of the DBNs
+    and the AIS seed of :func:`skebm.partition.ais_log_partition`, whose
+    formulas their docstrings give."""
+    seed = int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
+    return numpy_seed(seed) if numpy else seed
+
+
+def numpy_seed(seed):
+    """``seed`` reduced to NumPy's seed range, [0, 2**32)."""
+    return seed % (2**32)
 
 
 def resize_chains(chains, n):

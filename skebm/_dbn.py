@@ -392,7 +392,7 @@ class DeepBeliefNetwork(
             self.random_state if random_state is None else random_state
         )
         if len(self.rbms_) == 1:
-            seed = draw_seed(rng) % (2**32)
+            seed = draw_seed(rng, numpy=True)
             return self.rbms_[0].sample_conditional(
                 V, clamp, n_steps=n_steps, random_state=seed
             )
@@ -446,7 +446,7 @@ class DeepBeliefNetwork(
             self.random_state if random_state is None else random_state
         )
         V = self.rbms_[-1].sample(
-            n_samples, n_steps=n_steps, random_state=draw_seed(rng) % (2**32)
+            n_samples, n_steps=n_steps, random_state=draw_seed(rng, numpy=True)
         )
         for rbm in reversed(self.rbms_[:-1]):
             V = rbm._visible_mean(V)

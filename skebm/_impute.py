@@ -207,7 +207,7 @@ class EnergyImputer(
         ``max_iter`` rounds of fills drawn from the model and one epoch."""
         model.fit(Z)
         for _ in range(self.max_iter):
-            seed = draw_seed(rng) % 2**32
+            seed = draw_seed(rng, numpy=True)
             Z = model.sample_conditional(Z, ~missing, n_steps=1, random_state=seed)
             if hasattr(model, "partial_fit"):
                 model.partial_fit(Z)
@@ -259,7 +259,7 @@ class EnergyImputer(
             ).fit(X)
         rng = check_random_state(self.random_state)
         if self.estimator is None:
-            model = self._default_model(binary, draw_seed(rng) % 2**32)
+            model = self._default_model(binary, draw_seed(rng, numpy=True))
         else:
             model = clone(self.estimator)
         Z = self._to_model(np.where(missing, self.statistics_, X))
@@ -290,7 +290,7 @@ class EnergyImputer(
         start = self._to_model(np.where(missing, self.statistics_, X))
         filled = self._fill(self.estimator_, start, missing)
         if self.sample_posterior:
-            seed = draw_seed(self.random_state_) % 2**32
+            seed = draw_seed(self.random_state_, numpy=True)
             filled = self.estimator_.sample_conditional(
                 filled, ~missing, n_steps=self.n_steps, random_state=seed
             )

@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from ._base import numpy_seed
+
 #: Rows of the training data used for the monitoring quantities.
 MONITOR_ROWS = 256
 
@@ -35,7 +37,9 @@ class RBMMonitor:
         if gaussian:
             self.V_flip = self.V
             return
-        flip = np.random.RandomState(seed % (2**32)).randint(0, X.shape[1], V.shape[0])
+        flip = np.random.RandomState(numpy_seed(seed)).randint(
+            0, X.shape[1], V.shape[0]
+        )
         V_flip = V.copy()
         idx = np.arange(V.shape[0])
         V_flip[idx, flip] = 1 - V_flip[idx, flip]

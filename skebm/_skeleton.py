@@ -42,6 +42,7 @@ from ._base import (
     blas_pinned,
     check_parameters_finite,
     draw_seed,
+    numpy_seed,
 )
 
 
@@ -125,7 +126,7 @@ class _EnergyModelMixin:
         self._check_training_data(X)
         rng = check_random_state(self.random_state)
         params = self._initial_parameters(X, rng)
-        self.random_state_ = np.random.RandomState(draw_seed(rng) % (2**32))
+        self.random_state_ = np.random.RandomState(draw_seed(rng, numpy=True))
         return X, params, rng
 
     def _validation_split(self, X, rng):
@@ -137,7 +138,7 @@ class _EnergyModelMixin:
 
         split_seed, ais_seed = (draw_seed(rng) for _ in range(2))
         X_train, X_val = train_test_split(
-            X, test_size=self.validation_fraction, random_state=split_seed % 2**32
+            X, test_size=self.validation_fraction, random_state=numpy_seed(split_seed)
         )
         tracker = HeldOutTracker(
             X_val, X_train, self._gaussian, ais_seed, self.tol, self.n_iter_no_change
