@@ -232,3 +232,19 @@ def test_sample_posterior_gives_new_draws_and_keeps_observed_entries():
     np.testing.assert_array_equal(a[~mask], X[~mask])
     again = small(sample_posterior=True, random_state=0).fit(X_missing)
     np.testing.assert_array_equal(again.transform(X_missing), a)
+
+
+def test_auto_rounds_spend_about_15000_updates_within_10_to_100_rounds():
+    from skebm._impute import auto_rounds
+
+    assert auto_rounds(1257, 10) == 100  # the digits: ceil(15000 / 126) > 100
+    assert auto_rounds(10_000, 10) == 15  # 1000 minibatches
+    assert auto_rounds(15_000, 10) == 10
+    assert auto_rounds(10**6, 10) == 10  # at least 10 rounds
+    assert auto_rounds(10_000, 100) == 100  # larger minibatches: more rounds
+    X_missing, _ = with_holes(twins(12, n=100), 0.2, 13)
+    imputer = small(random_state=0).fit(X_missing)
+    assert imputer.n_iter_ == 100
+    assert small(max_iter=3, random_state=0).fit(X_missing).n_iter_ == 3
+    with pytest.raises(ValueError, match="max_iter"):
+        small(max_iter="many").fit(X_missing)
