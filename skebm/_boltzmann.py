@@ -305,6 +305,11 @@ class BoltzmannMachine(
         """Persistent chains, adapted if ``n_chains`` changed since fit."""
         return resize_chains(self.chains_, self._n_chains())
 
+    @staticmethod
+    def _coin_flips(rng, n_rows, n_units):
+        """Random starting states of chains: fair coin flips (float64)."""
+        return (rng.uniform(size=(n_rows, n_units)) < 0.5).astype(np.float64)
+
     def _initial_parameters(self, X, rng):
         n_visible = X.shape[1]
         n = n_visible + self.n_hidden
@@ -312,7 +317,7 @@ class BoltzmannMachine(
         b = np.zeros(n)
         # visible biases start at the data's log-odds (Hinton 2012, §8.1)
         b[:n_visible] = _base_rate_bias(X, n_visible)
-        chains = (rng.uniform(size=(self._n_chains(), n)) < 0.5).astype(np.float64)
+        chains = self._coin_flips(rng, self._n_chains(), n)
         return {
             "W": np.ascontiguousarray(W + W.T),
             "b": b,
@@ -523,7 +528,7 @@ class BoltzmannMachine(
         )
         n = self.intercept_.size
         state = seed_state(draw_seed(rng), n_samples)
-        chains = (rng.uniform(size=(n_samples, n)) < 0.5).astype(np.float64)
+        chains = self._coin_flips(rng, n_samples, n)
         bm_gibbs(
             chains,
             self.coef_,

@@ -11,7 +11,6 @@ scikit-learn's ``MLPClassifier``): no loop over samples.
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -336,9 +335,7 @@ class DeepBeliefNetwork(
         n_steps = check_positive_int(n_steps, "n_steps")
         V = self._validate_rows(X)
         noise = check_noise(noise, self.visible == "gaussian")
-        clamp, X_dense = check_clamp(clamp, V)
-        if noise is not None and X_dense is V and sp.issparse(V):
-            X_dense = V.toarray()
+        clamp, X_dense = check_clamp(clamp, V, dense=noise is not None)
         dtype = V.dtype
         bottom = self.rbms_[0]
         for _ in range(n_steps):

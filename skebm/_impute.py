@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._base import _NoBoolParamsMixin, atomic_fit, draw_seed
+from ._validation import in_unit_interval
 
 #: Minibatch updates that ``max_iter="auto"`` aims at, and its bounds.
 _AUTO_UPDATES, _AUTO_MIN_ROUNDS, _AUTO_MAX_ROUNDS = 15_000, 10, 100
@@ -192,9 +193,9 @@ class EnergyImputer(
             reset=reset,
             dtype=FLOAT_DTYPES,
             ensure_all_finite="allow-nan" if nan else True,
-            copy=True,
         )
-        # (NaN with another marker, and infinities, are refused above)
+        # (NaN with another marker, and infinities, are refused above; X is
+        # never written to)
         return X, np.isnan(X) if nan else X == self.missing_values
 
     # ---------------------------------------------------------------- model
@@ -265,8 +266,7 @@ class EnergyImputer(
             )
         observed = np.where(missing, np.nan, X)
         self.statistics_ = np.nanmean(observed, axis=0)
-        values = X[~missing]
-        binary = values.size == 0 or (values.min() >= 0 and values.max() <= 1)
+        binary = in_unit_interval(X[~missing])
         self._mean = self._scale = None  # the default Gaussian model's scaling
         if self.estimator is None and not binary:
             self._mean = self.statistics_

@@ -432,14 +432,17 @@ class _BaseRBM(
             V_scaled *= np.exp(log_sigma).astype(V_scaled.dtype)
         return V_scaled
 
-    def _visible_mean(self, H):
-        """``E[v | h = H]`` in data units (the generative down-pass)."""
+    def _visible_mean(self, H, evidence=None):
+        """``E[v | h = H]`` in data units (the generative down-pass);
+        ``evidence`` (Bernoulli units) is added to the pre-activations."""
         from ._kernels._layers import visible_mean_, visible_preactivation
 
         W = self.components_
         H = np.ascontiguousarray(H, dtype=W.dtype)
         out = np.empty((H.shape[0], W.shape[1]), dtype=W.dtype)
         visible_preactivation(H, W, self._scaled_visible_bias(), out)
+        if evidence is not None:
+            out += evidence
         visible_mean_(out, self._gaussian)
         return self._to_data_units(out)
 

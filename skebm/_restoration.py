@@ -31,15 +31,12 @@ class _RBMRestorationMixin:
         """``E[v | h = H, x = X]`` when ``X`` is ``v`` corrupted by
         ``noise`` (flips, or additive Gaussian noise of that sd); the
         plain down-pass ``E[v | h]`` when ``noise`` is None."""
-        from scipy.special import expit
-
         if noise is None:
             return self._visible_mean(H)
         if self._gaussian:
             mean, var = self._visible_mean(H), np.exp(2.0 * self._log_sigma())
             return (noise**2 * mean + var * X) / (noise**2 + var)
-        W = self.components_
-        return expit(H @ W + self.intercept_visible_ + flip_evidence(X, noise))
+        return self._visible_mean(H, flip_evidence(X, noise))
 
     @blas_pinned
     def reconstruct(self, X, *, n_steps=1, clamp=None, noise=None):
@@ -95,9 +92,7 @@ class _RBMRestorationMixin:
         n_steps = check_positive_int(n_steps, "n_steps")
         noise = check_noise(noise, self._gaussian)
         X = self._validate_X(X, reset=False)
-        clamp, X_dense = check_clamp(clamp, X)
-        if noise is not None and X_dense is X and sp.issparse(X):
-            X_dense = X.toarray()
+        clamp, X_dense = check_clamp(clamp, X, dense=noise is not None)
         dtype = X.dtype
         V = X
         for _ in range(n_steps):
@@ -257,7 +252,7 @@ class _BoltzmannRestorationMixin:
         )
         n_rows, n_visible = X.shape
         state = seed_state(draw_seed(rng), n_rows)
-        chains = (rng.uniform(size=(n_rows, self.intercept_.size)) < 0.5).astype(float)
+        chains = self._coin_flips(rng, n_rows, self.intercept_.size)
         chains[:, :n_visible] = X_dense
         pinned = np.zeros(chains.shape, dtype=bool)
         if clamp is not None:

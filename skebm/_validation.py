@@ -27,6 +27,16 @@ def _locate(X, flat_index):
     return int(row), int(col)
 
 
+def in_unit_interval(values):
+    """Whether every entry of the float array ``values`` lies in [0, 1],
+    round-off of the bounds included (the rule of
+    :func:`check_unit_interval`)."""
+    if values.size == 0:
+        return True
+    tol = _UNIT_INTERVAL_ULPS * np.finfo(values.dtype).eps
+    return bool(values.min() >= -tol and values.max() <= 1 + tol)
+
+
 def check_unit_interval(X, estimator_name, *, fitting=True):
     """Check that every entry of ``X`` lies in [0, 1]; return X.
 
@@ -45,7 +55,7 @@ def check_unit_interval(X, estimator_name, *, fitting=True):
     if low >= 0 and high <= 1:
         return X
     tol = _UNIT_INTERVAL_ULPS * np.finfo(values.dtype).eps
-    if low >= -tol and high <= 1 + tol:
+    if in_unit_interval(values):
         X = X.copy()
         np.clip(_values(X), 0, 1, out=_values(X))
         return X
@@ -105,6 +115,20 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_number(value, name, *, low, integer=False, strict=False):
+    """``value`` if it is a finite number ``>= low`` (``> low`` when
+    ``strict``), an int when ``integer``; never a bool. ``TypeError`` for
+    the wrong kind, ``ValueError`` for the wrong range, naming ``name``."""
+    kind = Integral if integer else Real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        what = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {what}, got {value!r}.")
+    if not np.isfinite(value) or value < low or (strict and value == low):
+        bound = f"> {low}" if strict else f">= {low}"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
+    return value
+
+
 def check_noise(noise, gaussian):
     """``noise`` of ``reconstruct``: None, a flip probability in (0, 0.5)
     for binary visible units, or a standard deviation > 0 for Gaussian
@@ -134,12 +158,13 @@ def flip_evidence(X, noise):
     return (2.0 * X - 1.0) * np.log((1.0 - noise) / noise)
 
 
-def check_clamp(clamp, X):
+def check_clamp(clamp, X, *, dense=False):
     """``(clamp, X)``: the boolean mask of entries to hold fixed as an
-    array, and ``X`` dense; ``TypeError`` unless the mask is boolean,
-    ``ValueError`` unless it has X's shape."""
+    array, and ``X`` dense (left as it is when there is no mask, unless
+    ``dense``); ``TypeError`` unless the mask is boolean, ``ValueError``
+    unless it has X's shape."""
     if clamp is None:
-        return None, X
+        return None, (X.toarray() if dense and hasattr(X, "toarray") else X)
     mask = np.asarray(clamp)
     if mask.dtype != np.bool_:
         raise TypeError(

@@ -24,8 +24,6 @@ the result is the same bits for the same ``random_state`` whatever the
 number of threads.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -50,31 +48,21 @@ def _model_arrays(model):
     return tuple(f64)
 
 
-def _check_number(value, name, *, low, integer):
-    kind = Integral if integer else Real
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
-        what = "an integer" if integer else "a real number"
-        raise TypeError(f"{name} must be {what}, got {value!r}.")
-    if not (value >= low and np.isfinite(value)) or (not integer and value == low):
-        bound = f">= {low}" if integer else f"> {low}"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
-    return value
-
-
 def _run(method, model, X0, n_steps, step_size, n_warmup, target, n_leapfrog,
          random_state):  # fmt: skip
     from ._base import draw_seed
     from ._kernels._mcmc import run_chains
     from ._kernels._rng import seed_state
     from ._kernels._sync import available_threads
+    from ._validation import check_number
 
     arrays = _model_arrays(model)
-    _check_number(n_steps, "n_steps", low=0, integer=True)
-    _check_number(n_warmup, "n_warmup", low=0, integer=True)
-    _check_number(n_leapfrog, "n_leapfrog", low=1, integer=True)
-    _check_number(step_size, "step_size", low=0.0, integer=False)
+    check_number(n_steps, "n_steps", low=0, integer=True)
+    check_number(n_warmup, "n_warmup", low=0, integer=True)
+    check_number(n_leapfrog, "n_leapfrog", low=1, integer=True)
+    check_number(step_size, "step_size", low=0.0, strict=True)
     if target is not None:
-        _check_number(target, "target_acceptance", low=0.0, integer=False)
+        check_number(target, "target_acceptance", low=0.0, strict=True)
         if target >= 1:
             raise ValueError(f"target_acceptance must be < 1, got {target!r}.")
     X = check_array(X0, dtype=np.float64, order="C", copy=True)
