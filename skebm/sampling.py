@@ -15,9 +15,12 @@ running one independent chain per row of ``X0``:
 ``z`` is standard normal. During the first ``n_warmup`` steps each chain
 adapts its own step size towards ``target_acceptance`` (a Robbins-Monro
 step on ``log s``); the ``n_steps`` steps after warm-up use the adapted
-size. The models supported so far: a fitted
-:class:`~skebm.GaussianBernoulliRBM`, whose energy is its free energy over
-the visible units (data units, learned ``sigma_`` included).
+size. The models supported: a fitted :class:`~skebm.EnergyDensity` (its
+energy; the chains run on whitened rows, ``(x - mean_) @ whitening_``, so
+step sizes are in whitened units, while starting states and samples are in
+data units), and a fitted :class:`~skebm.GaussianBernoulliRBM`, whose
+energy is its free energy over the visible units (data units, learned
+``sigma_`` included).
 
 Chains run in numba kernels; a chain draws only from its own generator, so
 the result is the same bits for the same ``random_state`` whatever the
@@ -31,32 +34,71 @@ from sklearn.utils.validation import check_array, check_is_fitted
 __all__ = ["metropolis", "langevin", "mala", "hmc"]
 
 
-def _model_arrays(model):
+def _model_space(model):
+    """``(arrays, to_model, to_data)``: the model's energy as
+    :mod:`._kernels._energy_net`'s ``(theta, sizes, m, p)`` over the
+    coordinates the chains run in, and the maps from data units to those
+    coordinates and back (an :class:`~skebm.EnergyDensity`'s chains run on
+    whitened rows; an RBM's in data units)."""
     from ._rbm import GaussianBernoulliRBM
 
+    if hasattr(model, "_sampling_space"):  # EnergyDensity
+        check_is_fitted(model)
+        return model._sampling_space()
     if not isinstance(model, GaussianBernoulliRBM):
         raise TypeError(
-            f"skebm.sampling samples the energy of a fitted GaussianBernoulliRBM "
-            f"(its free energy over the visible units); got "
-            f"{type(model).__name__}."
+            f"skebm.sampling samples the energy of a fitted EnergyDensity or "
+            f"GaussianBernoulliRBM (its free energy over the visible units); "
+            f"got {type(model).__name__}."
         )
     check_is_fitted(model)
-    f64 = [np.ascontiguousarray(a, dtype=np.float64) for a in (
-        model.components_, model.intercept_visible_, model.intercept_hidden_,
-        1.0 / np.asarray(model.sigma_, dtype=np.float64),
-    )]  # fmt: skip
-    return tuple(f64)
+    arrays = rbm_net_model(model.components_, model.intercept_visible_,
+                           model.intercept_hidden_, model.sigma_)  # fmt: skip
+    return arrays, None, None
+
+
+def rbm_net_model(W, a, c, sigma):
+    """A Gaussian-Bernoulli RBM's free energy over its visible units as a
+    one-layer energy network (see :mod:`._kernels._energy_net`)."""
+    W, a, c = (np.asarray(v, dtype=np.float64) for v in (W, a, c))
+    inv_sigma = 1.0 / np.asarray(sigma, dtype=np.float64)
+    theta = np.concatenate([(W * inv_sigma).ravel(), c, -np.ones(len(c))])
+    sizes = np.array(W.shape[::-1], dtype=np.int64)
+    return (theta, sizes, np.ascontiguousarray(a), inv_sigma)
 
 
 def _run(method, model, X0, n_steps, step_size, n_warmup, target, n_leapfrog,
          random_state):  # fmt: skip
+    arrays, to_model, to_data = _model_space(model)
+    X = _check_starts(X0, arrays)
+    if to_model is not None:
+        X = to_model(X)
+    result = _run_arrays(method, arrays, X, n_steps, step_size, n_warmup, target,
+                         n_leapfrog, random_state)  # fmt: skip
+    if to_data is not None:
+        result.samples = to_data(result.samples)
+    return result
+
+
+def _check_starts(X0, arrays):
+    """``X0`` as a float64 copy, checked (finite, one column per input)."""
+    X = check_array(X0, dtype=np.float64, order="C", copy=True)
+    if X.shape[1] != arrays[1][0]:
+        raise ValueError(
+            f"X0 has {X.shape[1]} features, but the model has "
+            f"{arrays[1][0]} visible units (input features)."
+        )
+    return X
+
+
+def _run_arrays(method, arrays, X0, n_steps, step_size, n_warmup, target,
+                n_leapfrog, random_state):  # fmt: skip
     from ._base import draw_seed
     from ._kernels._mcmc import run_chains
     from ._kernels._rng import seed_state
     from ._kernels._sync import available_threads
     from ._validation import check_number
 
-    arrays = _model_arrays(model)
     check_number(n_steps, "n_steps", low=0, integer=True)
     check_number(n_warmup, "n_warmup", low=0, integer=True)
     check_number(n_leapfrog, "n_leapfrog", low=1, integer=True)
@@ -65,12 +107,7 @@ def _run(method, model, X0, n_steps, step_size, n_warmup, target, n_leapfrog,
         check_number(target, "target_acceptance", low=0.0, strict=True)
         if target >= 1:
             raise ValueError(f"target_acceptance must be < 1, got {target!r}.")
-    X = check_array(X0, dtype=np.float64, order="C", copy=True)
-    if X.shape[1] != arrays[0].shape[1]:
-        raise ValueError(
-            f"X0 has {X.shape[1]} features, but the model has "
-            f"{arrays[0].shape[1]} visible units."
-        )
+    X = _check_starts(X0, arrays)
     seed = draw_seed(check_random_state(random_state))
     state = seed_state(seed, X.shape[0])
     log_step = np.full(X.shape[0], np.log(float(step_size)))
@@ -94,14 +131,16 @@ def metropolis(model, X0, *, n_steps=1000, step_size=0.1, n_warmup=500,
 
     Parameters
     ----------
-    model : GaussianBernoulliRBM
-        A fitted model; its free energy over the visible units is ``F``.
+    model : EnergyDensity or GaussianBernoulliRBM
+        A fitted model: ``F`` is its energy (for an RBM, the free energy
+        over the visible units).
     X0 : array-like of shape (n_chains, n_features)
         Starting states, one chain per row (data units).
     n_steps : int, default=1000
         Steps per chain after warm-up.
     step_size : float, default=0.1
-        Initial step size ``s`` (data units).
+        Initial step size ``s`` (data units; whitened units for an
+        EnergyDensity).
     n_warmup : int, default=500
         Steps per chain before the counted ones, adapting the step size.
     target_acceptance : float, default=0.234
@@ -131,14 +170,16 @@ def langevin(model, X0, *, n_steps=1000, step_size=0.05, n_warmup=0,
 
     Parameters
     ----------
-    model : GaussianBernoulliRBM
-        A fitted model; its free energy over the visible units is ``F``.
+    model : EnergyDensity or GaussianBernoulliRBM
+        A fitted model: ``F`` is its energy (for an RBM, the free energy
+        over the visible units).
     X0 : array-like of shape (n_chains, n_features)
         Starting states, one chain per row (data units).
     n_steps : int, default=1000
         Steps per chain after warm-up.
     step_size : float, default=0.05
-        Initial step size ``s`` (data units), kept fixed.
+        Initial step size ``s`` (data units; whitened units for an
+        EnergyDensity), kept fixed.
     n_warmup : int, default=0
         Steps per chain before the counted ones.
     random_state : int, RandomState instance or None, default=None
@@ -166,14 +207,16 @@ def mala(model, X0, *, n_steps=1000, step_size=0.1, n_warmup=500,
 
     Parameters
     ----------
-    model : GaussianBernoulliRBM
-        A fitted model; its free energy over the visible units is ``F``.
+    model : EnergyDensity or GaussianBernoulliRBM
+        A fitted model: ``F`` is its energy (for an RBM, the free energy
+        over the visible units).
     X0 : array-like of shape (n_chains, n_features)
         Starting states, one chain per row (data units).
     n_steps : int, default=1000
         Steps per chain after warm-up.
     step_size : float, default=0.1
-        Initial step size ``s`` (data units).
+        Initial step size ``s`` (data units; whitened units for an
+        EnergyDensity).
     n_warmup : int, default=500
         Steps per chain before the counted ones, adapting the step size.
     target_acceptance : float, default=0.574
@@ -204,14 +247,16 @@ def hmc(model, X0, *, n_steps=1000, step_size=0.1, n_leapfrog=10, n_warmup=500,
 
     Parameters
     ----------
-    model : GaussianBernoulliRBM
-        A fitted model; its free energy over the visible units is ``F``.
+    model : EnergyDensity or GaussianBernoulliRBM
+        A fitted model: ``F`` is its energy (for an RBM, the free energy
+        over the visible units).
     X0 : array-like of shape (n_chains, n_features)
         Starting states, one chain per row (data units).
     n_steps : int, default=1000
         Steps per chain after warm-up.
     step_size : float, default=0.1
-        Initial step size ``s`` (data units).
+        Initial step size ``s`` (data units; whitened units for an
+        EnergyDensity).
     n_leapfrog : int, default=10
         Leapfrog steps per proposal.
     n_warmup : int, default=500

@@ -50,6 +50,9 @@ _FAST_PARAMS = {
             random_state=0,  # the checks only seed top-level random_state
         )
     ),
+    "EnergyDensity": dict(
+        hidden_layer_sizes=(4,), n_iter=2, n_ais_chains=16, n_ais_temperatures=50
+    ),
     "EnergyImputer": dict(
         estimator=skebm.GaussianBernoulliRBM(n_components=4, n_iter=2, random_state=0),
         max_iter=2,

@@ -156,6 +156,7 @@ def _estimators():
         (DBNClassifier((3,), pretrain_n_iter=1, max_iter=3, random_state=0), X_BIN, Y),
         (skebm.HopfieldNetwork(random_state=0), 2 * X_BIN - 1, None),
         (ModernHopfieldNetwork(), X_REAL, None),
+        (skebm.EnergyDensity((4,), **fast), X_REAL, None),
         (EnergyOutlierDetector(BernoulliRBM(n_components=2, **fast)), X_BIN, None),
         (EnergyImputer(BernoulliRBM(n_components=2, **fast), max_iter=1), X_BIN, None),
     ]
@@ -187,14 +188,18 @@ def _bad_inputs(X):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(10))
 def test_failed_fit_leaves_a_fitted_estimator_exactly_as_it_was(index):
     estimator, X, y = _estimators()[index]
     args = () if y is None else (y,)
     estimator.fit(X, *args)
     methods = ["fit"] + (["partial_fit"] if hasattr(estimator, "partial_fit") else [])
     bad = _bad_inputs(X)
-    if type(estimator).__name__ in {"GaussianBernoulliRBM", "ModernHopfieldNetwork"}:
+    if type(estimator).__name__ in {
+        "EnergyDensity",
+        "GaussianBernoulliRBM",
+        "ModernHopfieldNetwork",
+    }:
         del bad["out of domain"]  # any real value is in their domain
     if type(estimator).__name__ == "EnergyImputer":
         del bad["NaN"]  # what it fills in

@@ -270,6 +270,9 @@ _CONFIGS = {
         ("", _DBN, UNIT),
         ("gaussian", {**_DBN, "visible": "gaussian"}, REAL),
     ],
+    "EnergyDensity": [
+        ("", {"hidden_layer_sizes": (4,), "n_iter": 2, "random_state": 0, **_AIS}, REAL)
+    ],
     "EnergyOutlierDetector": [
         ("", {"estimator": ("GaussianBernoulliRBM", _RBM)}, REAL),
         ("bernoulli", {"estimator": ("BernoulliRBM", _RBM)}, UNIT),

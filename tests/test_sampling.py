@@ -10,8 +10,10 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from skebm import BernoulliRBM, GaussianBernoulliRBM, sampling
-from skebm._kernels._mcmc import energies_and_grads, run_chains
+from skebm._kernels._energy_net import energies_and_grads
+from skebm._kernels._mcmc import run_chains
 from skebm._kernels._rng import seed_state
+from skebm.sampling import _model_space
 
 N_CHAINS = 3000
 
@@ -121,8 +123,7 @@ def test_energy_gradient_matches_finite_differences_of_the_free_energy():
     rbm = tiny_rbm(2, n_visible=4, n_hidden=3)
     rbm.sigma_ = np.array([0.5, 1.0, 2.0, 1.3])
     X = np.random.RandomState(0).normal(size=(6, 4))
-    model = (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_,
-             1.0 / rbm.sigma_)  # fmt: skip
+    model = _model_space(rbm)[0]
     G = np.empty_like(X)
     F = energies_and_grads(model, X, G)
     # the same energy as the public free energy, up to a constant
@@ -144,8 +145,7 @@ def test_same_bits_for_a_seed_and_on_one_or_two_threads():
     np.testing.assert_array_equal(a.samples, b.samples)
     c = sampling.mala(rbm, X0, n_steps=50, n_warmup=50, random_state=8)
     assert not np.array_equal(a.samples, c.samples)
-    model = (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_,
-             1.0 / rbm.sigma_)  # fmt: skip
+    model = _model_space(rbm)[0]
     runs = []
     for threads in (1, 2):
         X = np.ascontiguousarray(X0.copy())

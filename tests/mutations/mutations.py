@@ -29,6 +29,7 @@ HOP = ["tests/test_kernels_hopfield.py", "tests/test_hopfield.py"]
 PT = ["tests/test_tempering.py"]
 CLAMPED = ["tests/test_sample_conditional.py"]
 MCMC = ["tests/test_sampling.py"]
+DENSITY = ["tests/test_energy_density.py"]
 
 MUTATIONS = [
     # ------------------------------------------------ RBM training kernel
@@ -456,8 +457,11 @@ MUTATIONS = [
     dict(
         id="validation-unit-interval-tolerance",
         file="skebm/_validation.py",
-        old="    tol = _UNIT_INTERVAL_ULPS * np.finfo(values.dtype).eps\n",
-        new="    tol = _UNIT_INTERVAL_ULPS\n",
+        old=(
+            "    tol = _UNIT_INTERVAL_ULPS * np.finfo(values.dtype).eps\n"
+            "    return bool("
+        ),
+        new="    tol = _UNIT_INTERVAL_ULPS\n    return bool(",
         why="check_unit_interval clips values up to 9 instead of rejecting",
         tests=RBM_EST,
     ),
@@ -513,12 +517,37 @@ MUTATIONS = [
         tests=MCMC,
     ),
     dict(
-        id="mcmc-gradient-hidden-term-sign",
-        file=K + "_mcmc.py",
-        old="            g[i] -= s * W[j, i] * inv_sigma[i]\n",
-        new="            g[i] += s * W[j, i] * inv_sigma[i]\n",
-        why="the free energy's gradient with the hidden term's sign flipped",
+        id="mcmc-gradient-network-term-sign",
+        file=K + "_energy_net.py",
+        old="                    gx[i] += theta[row + i] * d\n",
+        new="                    gx[i] -= theta[row + i] * d\n",
+        why="the energy's input gradient with the network term's sign flipped",
         tests=MCMC,
+    ),
+    # ------------------------------------------- EnergyDensity (issue 21)
+    dict(
+        id="energy-net-backprop-without-activation-derivative",
+        file=K + "_energy_net.py",
+        old="                work[nxt + i] *= sigmoid(work[prev + i])\n",
+        new="                work[nxt + i] *= 1.0\n",
+        why="back-propagation through a hidden layer forgets softplus' slope",
+        tests=DENSITY,
+    ),
+    dict(
+        id="ais-continuous-weight-sign",
+        file=K + "_mcmc.py",
+        old="        log_w += gap * (base_energy(base, x) - e1)\n",
+        new="        log_w += gap * (e1 - base_energy(base, x))\n",
+        why="the AIS weight increment of the continuous energy has its sign flipped",
+        tests=DENSITY,
+    ),
+    dict(
+        id="energy-density-negative-phase-dropped",
+        file="skebm/_energy_density_training.py",
+        old="        grad = g_pos + g_neg\n",
+        new="        grad = g_pos + 0.0 * g_neg\n",
+        why="training follows the data's gradient only (no negative phase)",
+        tests=DENSITY,
     ),
     dict(
         id="mcmc-hmc-kinetic-energy-ignored",
