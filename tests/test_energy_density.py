@@ -309,3 +309,28 @@ def test_parallel_tempering_weighs_separated_modes_correctly():
     bound = 4 * np.sqrt(0.25 * 0.75 / 2000)
     assert abs(fractions["pt"] - 0.25) < bound
     assert abs(fractions["mala"] - 0.25) > 2 * bound  # power
+
+
+@pytest.mark.parametrize("method", ["mala", "hmc", "metropolis"])
+def test_samplers_keep_a_correlated_gaussian_in_data_units(method):
+    """With the network switched off (v = 0) the model is the Gaussian of
+    its whitening: N(mean_, C) with whitening_ = C^(-1/2). The chains run on
+    whitened rows; their draws, mapped back, have C's moments."""
+    C = np.array([[4.0, 1.8], [1.8, 1.0]])  # correlation 0.9
+    values, vectors = np.linalg.eigh(C)
+    model = EnergyDensity((3,), n_iter=0, random_state=0).fit(moons(50))
+    model.mean_ = np.array([3.0, -1.0])
+    model.whitening_ = (vectors / np.sqrt(values)) @ vectors.T
+    model.output_weights_ = np.zeros(3)
+    model.center_, model.precision_ = np.zeros(2), np.ones(2)
+    n = 4000
+    X0 = np.random.RandomState(0).uniform(-5, 5, size=(n, 2))
+    run = getattr(sampling, method)
+    samples = run(model, X0, n_steps=200, n_warmup=200, random_state=0).samples
+    se_mean = np.sqrt(np.diag(C) / n)
+    assert np.all(np.abs(samples.mean(axis=0) - model.mean_) < 4 * se_mean)
+    # sd of a sample covariance entry: sqrt((C_ii C_jj + C_ij^2) / n)
+    se_cov = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C**2) / n)
+    assert np.all(np.abs(np.cov(samples, rowvar=False) - C) < 4 * se_cov)
+    # power: the starts are far from it
+    assert np.abs(np.cov(X0, rowvar=False) - C).max() > 10 * se_cov.max()

@@ -542,6 +542,14 @@ MUTATIONS = [
         tests=DENSITY,
     ),
     dict(
+        id="energy-density-unwhitening-inverted",
+        file="skebm/_energy_density.py",
+        old="        return np.linalg.solve(self.whitening_, U.T).T + self.mean_\n",
+        new="        return U @ self.whitening_ + self.mean_\n",
+        why="samples are mapped back to data units by the whitening, not its inverse",
+        tests=DENSITY,
+    ),
+    dict(
         id="energy-density-negative-phase-dropped",
         file="skebm/_energy_density_training.py",
         old="        grad = g_pos + g_neg\n",
