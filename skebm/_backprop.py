@@ -57,27 +57,38 @@ def _loss_and_gradients(X, Y, coefs, intercepts, alpha):
 
 class _Optimizer:
     """Minibatch SGD with (classical) momentum, or Adam (scikit-learn's
-    ``MLPClassifier`` update rules, constant learning rate)."""
+    ``MLPClassifier`` update rules). Updates ``params`` in place.
 
-    def __init__(self, params, solver, learning_rate, momentum):
+    ``betas``: Adam's decay rates; ``state``: ``(t, first, second)`` to
+    continue from (``first``/``second`` updated in place, so they may be
+    views into the caller's arrays; ``t`` is read back from ``self.t``).
+    ``step(grads, learning_rate)`` may change the learning rate per step.
+    """
+
+    def __init__(self, params, solver, learning_rate, momentum, *,
+                 betas=(_ADAM_BETA_1, _ADAM_BETA_2), state=None):  # fmt: skip
         self.params = params
         self.solver = solver
         self.learning_rate = learning_rate
         self.momentum = momentum
+        self.betas = betas
+        if state is not None:
+            self.t, self.first, self.second = state
+            return
         self.t = 0
         self.first = [np.zeros_like(p) for p in params]
         self.second = [np.zeros_like(p) for p in params] if solver == "adam" else []
 
-    def step(self, grads):
+    def step(self, grads, learning_rate=None):
         self.t += 1
-        lr = self.learning_rate
+        lr = self.learning_rate if learning_rate is None else learning_rate
         if self.solver == "sgd":
             for p, v, g in zip(self.params, self.first, grads):
                 v *= self.momentum
                 v -= lr * g
                 p += v
             return
-        b1, b2 = _ADAM_BETA_1, _ADAM_BETA_2
+        b1, b2 = self.betas
         lr = lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for p, m, s, g in zip(self.params, self.first, self.second, grads):
             m *= b1

@@ -33,11 +33,12 @@ N_LEAPFROG = 5
 INIT_SCALE = 4.0
 #: n_iter="auto": about this many updates, within these epochs.
 AUTO_UPDATES, AUTO_EPOCHS = 3000, (10, 300)
-#: Adam's decay rates and epsilon. No momentum (beta1 = 0): the chains lag
-#: the model, and momentum keeps pushing on a stale gradient (with 0.9 and a
-#: penalty on the whole energy, 3 of 3 seeds on two moons diverged; with
-#: the final settings 0.9 did not diverge there, but was no better).
-ADAM = (0.0, 0.999, 1e-8)
+#: Adam's decay rates (skebm._backprop's optimiser). No momentum (beta1 =
+#: 0): the chains lag the model, and momentum keeps pushing on a stale
+#: gradient (with 0.9 and a penalty on the whole energy, 3 of 3 seeds on
+#: two moons diverged; with the final settings 0.9 did not diverge there,
+#: but was no better).
+ADAM_BETAS = (0.0, 0.999)
 #: AIS that tracks held-out log-likelihood between epochs.
 TRACK_AIS_CHAINS, TRACK_AIS_TEMPERATURES = 50, 200
 
@@ -554,8 +555,3 @@ class EnergyDensity(
             TARGETS[method] or None, N_LEAPFROG, random_state,
         )  # fmt: skip
         return self._unwhitened(result.samples)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._base import numpy_seed
 from ._energy_density import (
-    ADAM,
+    ADAM_BETAS,
     METHODS,
     N_LEAPFROG,
     PT_BETAS,
@@ -143,16 +143,13 @@ class Trainer:
             lr = lr * max(MIN_LR_FRACTION, 1 - self.epoch / self.decay_epochs)
         theta = params["theta"]
         grad[: theta.size] += decay * theta
-        step = self._adam(grad, lr)
-        n, d = theta.size, batch.shape[1]
-        theta -= step[:n]
-        params["center"] -= step[n : n + d]
-        params["log_precision"] -= step[n + d :]
+        self._adam_step(grad, lr)
         return float(e_neg.mean() - e_pos.mean()), rate
 
     def _weighted_grad(self, model, X, sign):
-        """``(E(X), sign * mean dE/dθ + alpha * mean dE²/dθ)`` over the
-        rows of ``X``, network then quadratic parameters."""
+        """``(E(X), sign * mean dE/dθ + alpha * mean dN²/dθ)`` over the
+        rows of ``X`` (``N``: the network's output), network then quadratic
+        parameters."""
         from ._kernels._energy_net import energies_and_grads, param_grad_sum
 
         weights = np.full(X.shape[0], sign / X.shape[0])
@@ -167,15 +164,24 @@ class Trainer:
         energies, g = param_grad_sum(model, X, weights, self.n_threads)
         return energies, np.concatenate([g, grad_quadratic])
 
-    def _adam(self, grad, lr):
-        beta1, beta2, eps = ADAM
-        moments, t = self.params["adam"], self.params["adam_t"]
-        t += 1
-        moments[0] = beta1 * moments[0] + (1 - beta1) * grad
-        moments[1] = beta2 * moments[1] + (1 - beta2) * grad * grad
-        m_hat = moments[0] / (1 - beta1 ** t[0])
-        v_hat = moments[1] / (1 - beta2 ** t[0])
-        return lr * m_hat / (np.sqrt(v_hat) + eps)
+    def _adam_step(self, grad, lr):
+        """Adam (no momentum) on the network and quadratic parameters, in
+        place; its moments live in ``params["adam"]`` (rows: first, second)
+        and its step count in ``params["adam_t"]``, so that they carry over
+        between calls."""
+        from ._backprop import _Optimizer
+
+        params = self.params
+        names = ("theta", "center", "log_precision")
+        bounds = np.cumsum([0] + [params[name].size for name in names])
+        parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        moments = params["adam"]
+        state = (int(params["adam_t"][0]), [moments[0, s] for s in parts],
+                 [moments[1, s] for s in parts])  # fmt: skip
+        optimizer = _Optimizer([params[name] for name in names], "adam", lr, 0.0,
+                               betas=ADAM_BETAS, state=state)  # fmt: skip
+        optimizer.step([grad[s] for s in parts])
+        params["adam_t"][0] = optimizer.t
 
     def monitor(self, params):
         return dict(self.record)

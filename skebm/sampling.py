@@ -91,8 +91,10 @@ def _check_starts(X0, arrays):
     return X
 
 
-def _run_arrays(method, arrays, X0, n_steps, step_size, n_warmup, target,
+def _run_arrays(method, arrays, X, n_steps, step_size, n_warmup, target,
                 n_leapfrog, random_state):  # fmt: skip
+    """The chains from the rows of ``X`` (float64, C order, checked; moved
+    in place) over the kernel model ``arrays``."""
     from ._base import draw_seed
     from ._kernels._mcmc import run_chains
     from ._kernels._rng import seed_state
@@ -107,7 +109,6 @@ def _run_arrays(method, arrays, X0, n_steps, step_size, n_warmup, target,
         check_number(target, "target_acceptance", low=0.0, strict=True)
         if target >= 1:
             raise ValueError(f"target_acceptance must be < 1, got {target!r}.")
-    X = _check_starts(X0, arrays)
     seed = draw_seed(check_random_state(random_state))
     state = seed_state(seed, X.shape[0])
     log_step = np.full(X.shape[0], np.log(float(step_size)))
