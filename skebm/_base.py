@@ -9,7 +9,7 @@ import time
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import warn_if_not_binary
+from ._validation import check_unit_interval, warn_if_not_binary
 
 #: Absolute parameter size treated as divergence.  Sigmoid units saturate
 #: long before this, so no sensibly trained model reaches it.
@@ -327,3 +327,31 @@ class _DensityScoreMixin(_MeanScoreMixin):
                 f"{self._score_hint}."
             )
         return -energy - self.log_partition_
+
+
+class _UnitIntervalInputMixin:
+    """Input of the Boltzmann machines with binary visible units (general
+    and deep): dense or sparse rows in [0, 1], as a C-contiguous float64
+    array. ``_check_values`` is the domain check alone (the tests' domain-
+    free variants override it). Put this mixin before ``BaseEstimator``."""
+
+    def _validate_X(self, X, *, reset):
+        import scipy.sparse as sp
+        from sklearn.utils.validation import validate_data
+
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=reset
+        )
+        X = self._check_values(X, reset)
+        X = X.toarray() if sp.issparse(X) else X
+        # a private C-contiguous copy only when needed; never written to
+        return np.ascontiguousarray(X, dtype=np.float64)
+
+    def _check_values(self, X, reset=True):
+        return check_unit_interval(X, type(self).__name__, fitting=reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags

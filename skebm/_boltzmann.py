@@ -5,7 +5,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -13,11 +12,12 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     _DensityScoreMixin,
     _NoBoolParamsMixin,
+    _UnitIntervalInputMixin,
     batch_bounds,
     blas_pinned,
     draw_seed,
@@ -32,7 +32,7 @@ from ._log_z import (
 from ._monitor import BoltzmannMonitor
 from ._restoration import _BoltzmannRestorationMixin
 from ._skeleton import _EnergyModelMixin
-from ._validation import check_positive_int, check_unit_interval
+from ._validation import check_positive_int
 from .partition import _base_rate_bias
 
 #: ``method="exact"`` enumerates 2**n_features states per minibatch.
@@ -44,6 +44,7 @@ _HISTORY_KEYS = ("pseudo_log_likelihood",)
 
 
 class BoltzmannMachine(
+    _UnitIntervalInputMixin,
     _BoltzmannRestorationMixin,
     _EnergyModelMixin,
     _NoBoolParamsMixin,
@@ -247,18 +248,6 @@ class BoltzmannMachine(
         self.random_state = random_state
 
     # ------------------------------------------------------------------ input
-    def _validate_X(self, X, *, reset):
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=reset
-        )
-        X = self._check_values(X, reset)
-        X = X.toarray() if sp.issparse(X) else X
-        # a private C-contiguous copy only when needed; never written to
-        return np.ascontiguousarray(X, dtype=np.float64)
-
-    def _check_values(self, X, reset=True):
-        return check_unit_interval(X, type(self).__name__, fitting=reset)
-
     def _check_method(self, n_features):
         if self.method in ("exact", "pseudolikelihood") and self.n_hidden > 0:
             raise ValueError(
@@ -539,9 +528,3 @@ class BoltzmannMachine(
             available_threads(),
         )
         return chains[:, : self.n_features_in_].copy()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.positive_only = True
-        return tags

@@ -38,6 +38,14 @@ _FAST_PARAMS = {
         learning_rate_init=0.01,
     ),
     "DeepBeliefNetwork": dict(hidden_layer_sizes=(6, 4), visible="gaussian", n_iter=2),
+    "DeepBoltzmannMachine": dict(
+        hidden_layer_sizes=(6, 4),
+        n_iter=2,
+        pretrain_n_iter=1,
+        n_chains=10,
+        n_ais_chains=16,
+        n_ais_temperatures=50,
+    ),
     "GaussianBernoulliRBM": dict(
         n_components=8, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
@@ -85,7 +93,7 @@ _OUT_OF_UNIT_INTERVAL = [
     "check_n_features_in",
     "check_fit2d_predict1d",
 ]
-_UNIT_INTERVAL_ESTIMATORS = {"BernoulliRBM", "BoltzmannMachine"}
+_UNIT_INTERVAL_ESTIMATORS = {"BernoulliRBM", "BoltzmannMachine", "DeepBoltzmannMachine"}
 _DOMAIN_CHECKS = ["check_positive_only_tag_during_fit", "check_fit_non_negative"]
 
 # HopfieldNetwork stores only binary {0, 1} or bipolar {-1, +1} patterns (no
@@ -161,6 +169,18 @@ class BoltzmannMachineAnyRange(skebm.BoltzmannMachine):
 
 
 _DOMAIN_FREE["BoltzmannMachine"] = BoltzmannMachineAnyRange
+
+
+class DeepBoltzmannMachineAnyRange(skebm.DeepBoltzmannMachine):
+    """Test-only variant with the [0, 1] domain check switched off."""
+
+    _binary_visible = False  # nor do its scores warn on non-binary data
+
+    def _check_values(self, X, reset=True):
+        return X
+
+
+_DOMAIN_FREE["DeepBoltzmannMachine"] = DeepBoltzmannMachineAnyRange
 
 
 class HopfieldNetworkAnySign(skebm.HopfieldNetwork):

@@ -153,6 +153,7 @@ def _estimators():
         (GaussianBernoulliRBM(n_components=3, **fast), X_REAL, None),
         (BoltzmannMachine(n_hidden=1, **fast), X_BIN, None),
         (DeepBeliefNetwork((3, 2), **fast), X_BIN, None),
+        (skebm.DeepBoltzmannMachine((3, 2), pretrain_n_iter=1, **fast), X_BIN, None),
         (DBNClassifier((3,), pretrain_n_iter=1, max_iter=3, random_state=0), X_BIN, Y),
         (skebm.HopfieldNetwork(random_state=0), 2 * X_BIN - 1, None),
         (ModernHopfieldNetwork(), X_REAL, None),

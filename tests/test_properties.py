@@ -270,6 +270,13 @@ _CONFIGS = {
         ("", _DBN, UNIT),
         ("gaussian", {**_DBN, "visible": "gaussian"}, REAL),
     ],
+    "DeepBoltzmannMachine": [
+        (
+            "",
+            {**_DBN, "pretrain_n_iter": 1, "batch_size": 4, "n_chains": 5, **_AIS},
+            UNIT,
+        )
+    ],
     "EnergyDensity": [
         ("", {"hidden_layer_sizes": (4,), "n_iter": 2, "random_state": 0, **_AIS}, REAL)
     ],

@@ -30,6 +30,7 @@ PT = ["tests/test_tempering.py"]
 CLAMPED = ["tests/test_sample_conditional.py"]
 MCMC = ["tests/test_sampling.py"]
 DENSITY = ["tests/test_energy_density.py"]
+DBM = ["tests/test_dbm.py"]
 
 MUTATIONS = [
     # ------------------------------------------------ RBM training kernel
@@ -564,5 +565,62 @@ MUTATIONS = [
         new="        return ey, e - ey\n",
         why="HMC accepts on the potential energy alone",
         tests=MCMC,
+    ),
+    # ------------------------------------------------ deep Boltzmann machine
+    dict(
+        id="dbm-doubling-ignored-by-sampler",
+        file=K + "_dbm.py",
+        old="NO_TRANS, scales[i, 0], below, W[:, :], 1.0, out[:, :])\n",
+        new="NO_TRANS, 1.0, below, W[:, :], 1.0, out[:, :])\n",
+        why="a layer's input from below ignores the pretraining's doubling",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-mean-field-skips-even-layers",
+        file=K + "_dbm.py",
+        old="        for parity in (1, 0):\n",
+        new="        for parity in (1,):\n",
+        why="mean-field sweeps update the odd layers only",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-gibbs-visible-layer-frozen",
+        file=K + "_dbm.py",
+        old="        for i in range(first, sizes.shape[0], 2):\n",
+        new="        for i in range(first if first else 2, sizes.shape[0], 2):\n",
+        why="Gibbs sweeps never redraw the visible layer",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-negative-statistics-over-minibatch-size",
+        file=K + "_dbm.py",
+        old="        gemm(TRANS, NO_TRANS, -learning_rate / m,",
+        new="        gemm(TRANS, NO_TRANS, -learning_rate / k,",
+        why="the chains' statistics are divided by the minibatch size",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-bipartite-transposed-odd-block",
+        file="skebm/_dbm_model.py",
+        old="        block = W if i % 2 == 0 else W.T\n",
+        new="        block = W if i % 2 == 0 else W[::-1].T\n",
+        why="the bipartite RBM gets a layer pair between odd and even layers wrong",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-bound-without-entropy",
+        file="skebm/_dbm_model.py",
+        old="        + entr(1.0 - MU[:, offsets[1] :]).sum(1)\n",
+        new="\n",
+        why="the mean-field bound drops half of the entropy",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-learning-rate-not-decayed",
+        file="skebm/_deep_boltzmann.py",
+        old="float(self.learning_rate) * max(MIN_LR_FRACTION, fraction),\n",
+        new="float(self.learning_rate),\n",
+        why="fit keeps the learning rate constant",
+        tests=DBM,
     ),
 ]
