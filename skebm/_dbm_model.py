@@ -18,8 +18,12 @@ from scipy.special import entr, logsumexp
 from ._log_z import enumeration_is_cheap
 from .partition import MAX_EXACT_UNITS
 
-#: Elements of the largest temporary array of the exact log-marginal.
+#: Elements of the largest temporary array of the exact log-marginal
+#: (rows are scored in chunks).
 _CHUNK_ELEMENTS = 2**22
+#: Largest number of operations per scored row of the exact log-marginal
+#: (about a millisecond): beyond it ``free_energy`` uses the bound.
+_ROW_BUDGET = 2**18
 
 
 def pack(coefs, intercepts, scales=None):
@@ -77,20 +81,24 @@ def exact_plan(sizes):
     """How :func:`log_marginal` sums out the hidden layers exactly:
     ``"even"`` (enumerate the even hidden layers, sum the odd ones in
     closed form), ``"odd"`` (the reverse), or None when neither is cheap
-    enough. Each enumerates at most 2**20 states; the work per row (and the
-    largest array built once) is ``2**n_even_hidden * n_odd`` for
-    ``"even"``, ``2**n_odd * (n_odd + n_even_hidden)`` for ``"odd"``,
-    within the budget of :func:`~._log_z.enumeration_is_cheap`."""
+    enough. Every scored row costs ``2**n_even_hidden * n_odd`` operations
+    (``"even"``) or ``2**n_odd * n_odd`` (``"odd"``, after a one-off
+    ``2**n_odd * n_even_hidden``); each must stay within
+    ``_ROW_BUDGET`` (the one-off within the budget of
+    :func:`~._log_z.enumeration_is_cheap`), the cheaper one is used."""
     n_even_hidden, n_odd = sum(sizes[2::2]), sum(sizes[1::2])
-    options = [
-        (n, work, how)
-        for n, work, how in (
-            (n_even_hidden, n_odd, "even"),
-            (n_odd, n_odd + n_even_hidden, "odd"),
-        )
-        if n <= MAX_EXACT_UNITS and enumeration_is_cheap(n, work)
-    ]
-    return min(options, key=lambda o: 2 ** o[0] * o[1])[2] if options else None
+    options = []
+    if n_even_hidden <= MAX_EXACT_UNITS and enumeration_is_cheap(
+        n_even_hidden, n_odd, _ROW_BUDGET
+    ):
+        options.append((2**n_even_hidden * n_odd, "even"))
+    if (
+        n_odd <= MAX_EXACT_UNITS
+        and enumeration_is_cheap(n_odd, n_odd, _ROW_BUDGET)
+        and enumeration_is_cheap(n_odd, n_even_hidden)
+    ):
+        options.append((2**n_odd * n_odd, "odd"))
+    return min(options)[1] if options else None
 
 
 def _softplus(x):

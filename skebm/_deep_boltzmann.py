@@ -40,7 +40,7 @@ MEAN_FIELD_TOL = 1e-6
 #: Mean-field sweeps of ``transform`` and the scores (training uses
 #: ``n_mean_field_steps``).
 MEAN_FIELD_MAX_ITER = 100
-#: ``fit`` decays the learning rate linearly to this fraction of
+#: ``fit`` decays the learning rate linearly, reaching this fraction of
 #: ``learning_rate`` over its epochs.
 MIN_LR_FRACTION = 0.1
 #: Training rows the per-epoch monitor reconstructs.
@@ -139,10 +139,10 @@ class DeepBoltzmannMachine(
     free_energy_method_ : {"exact", "mean_field_bound"}
         How :meth:`free_energy` (and so :meth:`score_samples`) sums out the
         hidden layers: exactly, by enumerating the even or the odd hidden
-        layers and summing the others in closed form, when one set has at
-        most 20 units and the enumeration makes at most 2**25 unit updates
-        per row (a 784-16-12 machine is exact, 784-500-1000 is not), else
-        by the mean-field variational bound.
+        layers and summing the others in closed form, when that costs at
+        most 2**18 operations per row (a 784-16-12 or 784-12-500 machine
+        is exact, 784-500-1000 is not), else by the mean-field variational
+        bound.
     log_partition_ : float or None
         ``log Z`` in nats, computed on first access (or the first
         :meth:`score_samples`) after training; None when
@@ -175,8 +175,9 @@ class DeepBoltzmannMachine(
     Input must lie in [0, 1]: binary rows, or probabilities (used as
     expected unit values in the training statistics); :meth:`score_samples`
     is a log-probability only for binary rows. Sparse input is densified.
-    Everything is float64 and runs on one core (BLAS pinned to one
-    thread, so results do not depend on the machine).
+    Everything is float64. Training, inference and sampling run on one core
+    (BLAS pinned to one thread); the AIS estimate of ``log Z`` splits its
+    runs between threads. Results do not depend on the thread count.
 
     References
     ----------
@@ -274,6 +275,7 @@ class DeepBoltzmannMachine(
         from ._dbm_pretraining import pretrain
 
         sizes = self._sizes(X.shape[1])
+        self._check_log_partition(sizes)
         coefs, intercepts = pretrain(self, X, sizes, rng)
         model = dbm.pack(coefs, intercepts)
         rows = X[rng.randint(X.shape[0], size=self.n_chains)]
@@ -295,6 +297,7 @@ class DeepBoltzmannMachine(
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r}); call fit "
                 f"instead."
             )
+        self._check_log_partition(sizes)
         velocity = tuple(v.copy() for v in self._velocity)
         params = {
             "model": dbm.pack(self.coefs_, self.intercepts_),
@@ -312,14 +315,15 @@ class DeepBoltzmannMachine(
         rng_state = seed_state(seed, params["chains"].shape[0])
         steps = (int(self.n_mean_field_steps), MEAN_FIELD_TOL, int(self.n_gibbs_steps))
         monitored = X[:_MONITOR_ROWS]
-        # fit decays the learning rate linearly over its epochs, to
-        # MIN_LR_FRACTION of learning_rate; partial_fit keeps it constant
+        # fit decays the learning rate linearly over its epochs, from
+        # learning_rate in the first to MIN_LR_FRACTION of it in the last;
+        # partial_fit keeps it constant
         n_epochs, done = params.pop("n_epochs", 1), [0]
 
         def run_epoch():
-            fraction = 1.0 - done[0] / n_epochs if n_epochs > 1 else 1.0
+            progress = done[0] / (n_epochs - 1) if n_epochs > 1 else 0.0
             hyper = (
-                float(self.learning_rate) * max(MIN_LR_FRACTION, fraction),
+                float(self.learning_rate) * (1.0 - (1.0 - MIN_LR_FRACTION) * progress),
                 float(self.momentum),
                 float(self.weight_decay),
             )
@@ -374,14 +378,7 @@ class DeepBoltzmannMachine(
         sizes = [int(s) for s in model[2]]
         n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
         n_small, n_large = min(n_even, n_odd), max(n_even, n_odd)
-        if mode == "exact" and n_small > MAX_EXACT_UNITS:
-            raise ValueError(
-                f"log_partition='exact' enumerates the even or the odd layers "
-                f"and needs one set of at most {MAX_EXACT_UNITS} units; this "
-                f"machine has {n_even} units in its even layers (visible "
-                f"included) and {n_odd} in its odd layers. Use 'ais' or "
-                f"'auto'."
-            )
+        self._check_log_partition(sizes)
         if mode == "exact" or (
             mode == "auto"
             and n_small <= MAX_EXACT_UNITS
@@ -389,9 +386,9 @@ class DeepBoltzmannMachine(
         ):
             return {"method": "exact"}
         # base model: independent units with the base rates of the data and
-        # of its mean-field posteriors in the even hidden layers (at most
-        # 256 rows, as the monitor)
-        MU = self._mean_field(model, X[:_MONITOR_ROWS])
+        # of its mean-field posteriors in the even hidden layers (of at most
+        # 256 rows spread evenly over X)
+        MU = self._mean_field(model, X[:: -(-X.shape[0] // _MONITOR_ROWS)])
         even = np.hstack(
             [MU[:, o : o + n] for o, n in zip(model[3][0::2], sizes[0::2])]
         )
@@ -406,6 +403,19 @@ class DeepBoltzmannMachine(
             "n_temperatures": int(self.n_ais_temperatures),
             "seed": draw_seed(self.random_state_),
         }
+
+    def _check_log_partition(self, sizes):
+        """Refuse ``log_partition="exact"`` for machines it cannot
+        enumerate (before training, not after)."""
+        n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
+        if self.log_partition == "exact" and min(n_even, n_odd) > MAX_EXACT_UNITS:
+            raise ValueError(
+                f"log_partition='exact' enumerates the even or the odd layers "
+                f"and needs one set of at most {MAX_EXACT_UNITS} units; this "
+                f"machine has {n_even} units in its even layers (visible "
+                f"included) and {n_odd} in its odd layers. Use 'ais' or "
+                f"'auto'."
+            )
 
     def _compute_log_partition(self, plan):
         M, b_even, b_odd = dbm.bipartite(self.coefs_, self.intercepts_)

@@ -212,8 +212,9 @@ def test_exact_plan_enumerates_the_cheaper_side():
     assert exact_plan([784, 16, 12]) == "even"  # 2**12 states of the top layer
     assert exact_plan([784, 12, 500]) == "odd"
     assert exact_plan([784, 500, 1000]) is None
-    # 2**16 states of the middle layer, each with 5000 units to sum out
+    # 2**16 states of the middle layer: over a million operations per row
     assert exact_plan([16, 16, 5000]) is None
+    assert exact_plan([10, 32, 20]) is None  # 2**20 * 32 per row
 
 
 def test_mean_field_bound_is_a_lower_bound_and_the_free_energy_formula():
@@ -375,13 +376,14 @@ def test_fit_decays_the_learning_rate_and_partial_fit_does_not(monkeypatch):
 
     monkeypatch.setattr(kernels, "train_epoch", recorded)
     dbm = _fit(n_iter=4, pretrain_n_iter=0, learning_rate=0.04)
-    np.testing.assert_allclose(steps, [0.04, 0.03, 0.02, 0.01])
+    # linear from learning_rate in the first epoch to a tenth in the last
+    np.testing.assert_allclose(steps, [0.04, 0.028, 0.016, 0.004])
     steps.clear()
     dbm.partial_fit(X_BIN)
     assert steps == [0.04]
     steps.clear()
     _fit(n_iter=20, pretrain_n_iter=0, learning_rate=0.04)
-    assert min(steps) == pytest.approx(0.004)  # floored at a tenth
+    assert steps[-1] == pytest.approx(0.004) and steps[-2] > 0.004
 
 
 def test_features_in_a_pipeline_tuned_by_grid_search():
@@ -408,3 +410,14 @@ def test_features_in_a_pipeline_tuned_by_grid_search():
     search = GridSearchCV(DeepBoltzmannMachine((3, 2), n_iter=2, random_state=0),
                           {"learning_rate": [0.01, 0.1]}, cv=2).fit(X_BIN)  # fmt: skip
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_exact_log_partition_is_refused_before_training(monkeypatch):
+    def fail(*args):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr(kernels, "train_epoch", fail)
+    X = (np.random.RandomState(2).rand(20, 25) < 0.5).astype(float)
+    dbm = DeepBoltzmannMachine((21, 30), log_partition="exact", random_state=0)
+    with pytest.raises(ValueError, match="log_partition='exact'"):
+        dbm.fit(X)

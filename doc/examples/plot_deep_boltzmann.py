@@ -29,7 +29,7 @@ See :ref:`deep_boltzmann` for the maths.
 # 800 updates of joint training; with these 1347 training images they make
 # only 270 (a held-out score of about -19.9 nats for this machine). This
 # example keeps the defaults but trains for 300 epochs (about 8000
-# updates, -17.0), the learning rate decaying over them. ``history_``
+# updates, -16.9), the learning rate decaying over them. ``history_``
 # records the reconstruction error of the visible units from the first
 # hidden layer's mean-field posterior.
 import matplotlib.pyplot as plt

@@ -618,7 +618,7 @@ MUTATIONS = [
     dict(
         id="dbm-learning-rate-not-decayed",
         file="skebm/_deep_boltzmann.py",
-        old="float(self.learning_rate) * max(MIN_LR_FRACTION, fraction),\n",
+        old="float(self.learning_rate) * (1.0 - (1.0 - MIN_LR_FRACTION) * progress),\n",
         new="float(self.learning_rate),\n",
         why="fit keeps the learning rate constant",
         tests=DBM,
