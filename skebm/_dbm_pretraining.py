@@ -65,7 +65,7 @@ def pretrain(estimator, X, sizes, rng):
 def _train_rbm(estimator, model, data, rng, layer):
     """``pretrain_n_iter`` epochs of the two-layer ``model`` on ``data``,
     in place."""
-    from ._kernels._dbm import train_epoch
+    from ._kernels._dbm import no_tempering, train_epoch
     from ._kernels._rng import seed_state
 
     rows = data[rng.randint(data.shape[0], size=estimator.n_chains)]
@@ -81,10 +81,9 @@ def _train_rbm(estimator, model, data, rng, layer):
     )
     name = type(estimator).__name__
     start = time.perf_counter()
+    settings = ((1, 0.0, 1), no_tempering())  # mean field exact in 1 sweep
     for epoch in range(1, estimator.pretrain_n_iter + 1):
-        train_epoch(
-            model, velocity, data, bounds, chains, rng_state, hyper, (1, 0.0, 1)
-        )
+        train_epoch(model, velocity, data, bounds, chains, rng_state, hyper, *settings)
         check_parameters_finite(
             f"{name} pretraining (layer {layer + 1})",
             epoch,

@@ -25,15 +25,14 @@ from ._base import (
     resize_chains,
 )
 from ._dbn import _layer_sizes
-from ._log_z import LogPartitionCache, enumeration_is_cheap
+from ._log_z import (
+    LogPartitionCache,
+    dbm_check_log_partition,
+    dbm_log_partition,
+    dbm_log_partition_plan,
+)
 from ._skeleton import _EnergyModelMixin
 from ._validation import check_positive_int
-from .partition import (
-    MAX_EXACT_UNITS,
-    _base_rate_bias,
-    _rbm_ais_log_partition,
-    _rbm_exact_log_partition,
-)
 
 #: Mean-field sweeps stop once no marginal moves by more than this.
 MEAN_FIELD_TOL = 1e-6
@@ -101,6 +100,15 @@ class DeepBoltzmannMachine(
         Alternating Gibbs sweeps of the persistent chains per minibatch.
     n_chains : int, default=100
         Number of persistent chains (negative phase).
+    n_temperatures : int, default=1
+        Parallel tempering of the persistent chains when above 1 (the RBMs'
+        ``sampler="pt"``): each chain gets ``n_temperatures - 1`` companions
+        at inverse temperatures evenly spaced from 1 down to ``1 /
+        n_temperatures``, and after every Gibbs sweep neighbouring
+        temperatures try to swap states (Metropolis), so that states found
+        by the hot chains reach ``beta = 1``. Only the chains at ``beta =
+        1`` enter the gradient; the negative phase costs about
+        ``n_temperatures`` times as much.
     momentum : float, default=0.5
         Momentum of the parameter updates, in [0, 1).
     weight_decay : float, default=1e-4
@@ -133,9 +141,10 @@ class DeepBoltzmannMachine(
     intercepts_ : list of ndarray
         ``intercepts_[i]`` of shape ``(n_units_i,)``: the biases of layer
         ``i`` (``len(intercepts_) == len(coefs_) + 1``).
-    chains_ : ndarray of shape (n_chains, n_units)
+    chains_ : ndarray of shape (n_chains * n_temperatures, n_units)
         States of the persistent chains, every layer's units side by side
-        (visible first), continued by :meth:`partial_fit`.
+        (visible first), continued by :meth:`partial_fit`: the chains at
+        ``beta = 1`` first, then those of each lower inverse temperature.
     free_energy_method_ : {"exact", "mean_field_bound"}
         How :meth:`free_energy` (and so :meth:`score_samples`) sums out the
         hidden layers: exactly, by enumerating the even or the odd hidden
@@ -155,7 +164,10 @@ class DeepBoltzmannMachine(
         One entry per epoch of joint training: ``epoch``,
         ``reconstruction_error`` (mean squared error of the visible
         units' mean given the first hidden layer's mean-field posterior,
-        over at most 256 training rows) and ``time`` (seconds).
+        over at most 256 training rows), ``time`` (seconds) and, with
+        ``n_temperatures > 1``, ``swap_acceptance`` (shape ``(n_epochs,
+        n_temperatures - 1)``: the fraction of accepted swaps per pair of
+        neighbouring temperatures, coldest pair first).
     random_state_ : RandomState
         Generator that seeds later :meth:`partial_fit` calls.
     n_features_in_ : int
@@ -216,6 +228,7 @@ class DeepBoltzmannMachine(
         "n_mean_field_steps": [Interval(Integral, 1, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left")],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "log_partition": [StrOptions({"auto", "exact", "ais"}), None],
@@ -236,6 +249,7 @@ class DeepBoltzmannMachine(
         n_mean_field_steps=10,
         n_gibbs_steps=5,
         n_chains=100,
+        n_temperatures=1,
         momentum=0.5,
         weight_decay=1e-4,
         log_partition="auto",
@@ -252,6 +266,7 @@ class DeepBoltzmannMachine(
         self.n_mean_field_steps = n_mean_field_steps
         self.n_gibbs_steps = n_gibbs_steps
         self.n_chains = n_chains
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.log_partition = log_partition
@@ -267,7 +282,15 @@ class DeepBoltzmannMachine(
     # --------------------------------------------------------------- training
     # fit and partial_fit: _EnergyModelMixin, with the hooks below.
     _fitted_marker = "coefs_"
-    _history_keys = ("reconstruction_error",)
+
+    @property
+    def _history_keys(self):
+        if self.n_temperatures > 1:
+            return ("reconstruction_error", "swap_acceptance")
+        return ("reconstruction_error",)
+
+    def _n_chain_rows(self):
+        return self.n_chains * self.n_temperatures
 
     def _initial_parameters(self, X, rng):
         """Pretrained (or random) weights, zero velocities and chains
@@ -278,7 +301,7 @@ class DeepBoltzmannMachine(
         self._check_log_partition(sizes)
         coefs, intercepts = pretrain(self, X, sizes, rng)
         model = dbm.pack(coefs, intercepts)
-        rows = X[rng.randint(X.shape[0], size=self.n_chains)]
+        rows = X[rng.randint(X.shape[0], size=self._n_chain_rows())]
         chains = self._mean_field(model, rows)
         chains = (rng.uniform(size=chains.shape) < chains).astype(np.float64)
         return {
@@ -302,7 +325,7 @@ class DeepBoltzmannMachine(
         params = {
             "model": dbm.pack(self.coefs_, self.intercepts_),
             "velocity": velocity,
-            "chains": resize_chains(self.chains_, self.n_chains),
+            "chains": resize_chains(self.chains_, self._n_chain_rows()),
         }
         return X, params
 
@@ -310,11 +333,19 @@ class DeepBoltzmannMachine(
         """``(run_epoch, monitor)`` for the joint-training epoch kernel."""
         from ._kernels._dbm import train_epoch
         from ._kernels._rng import seed_state
+        from ._kernels._tempering import temperature_ladder
 
         bounds = batch_bounds(X.shape[0], self.batch_size)
         rng_state = seed_state(seed, params["chains"].shape[0])
         steps = (int(self.n_mean_field_steps), MEAN_FIELD_TOL, int(self.n_gibbs_steps))
         monitored = X[:_MONITOR_ROWS]
+        betas = temperature_ladder(self.n_temperatures)
+        tempering = (
+            betas,
+            np.zeros(params["chains"].shape[0]),
+            np.zeros(len(betas) - 1, np.int64),
+        )
+        swaps = {}
         # fit decays the learning rate linearly over its epochs, from
         # learning_rate in the first to MIN_LR_FRACTION of it in the last;
         # partial_fit keeps it constant
@@ -328,9 +359,20 @@ class DeepBoltzmannMachine(
                 float(self.weight_decay),
             )
             model, chains = params["model"], params["chains"]
+            tempering[2][:] = 0
             train_epoch(
-                model, params["velocity"], X, bounds, chains, rng_state, hyper, steps
+                model,
+                params["velocity"],
+                X,
+                bounds,
+                chains,
+                rng_state,
+                hyper,
+                steps,
+                tempering,
             )
+            attempts = max(self.n_chains * self.n_gibbs_steps * (len(bounds) - 1), 1)
+            swaps["swap_acceptance"] = tempering[2] / attempts
             done[0] += 1
 
         def monitor(params):
@@ -342,7 +384,8 @@ class DeepBoltzmannMachine(
                 MU[:, n_visible : n_visible + coefs[0].shape[1]] @ coefs[0].T
                 + intercepts[0]
             )
-            return {"reconstruction_error": float(np.mean((mean - monitored) ** 2))}
+            error = float(np.mean((mean - monitored) ** 2))
+            return {"reconstruction_error": error, **swaps}
 
         return run_epoch, monitor
 
@@ -370,69 +413,13 @@ class DeepBoltzmannMachine(
 
     # ---------------------------------------------------------- log Z
     def _log_partition_plan(self, X, model):
-        """How ``log Z`` will be computed (the bipartite RBM's rule, see
-        ``log_partition``), with the AIS base model and seed fixed now."""
-        mode = self.log_partition
-        if mode is None:
-            return None
-        sizes = [int(s) for s in model[2]]
-        n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
-        n_small, n_large = min(n_even, n_odd), max(n_even, n_odd)
-        self._check_log_partition(sizes)
-        if mode == "exact" or (
-            mode == "auto"
-            and n_small <= MAX_EXACT_UNITS
-            and enumeration_is_cheap(n_small, n_large)
-        ):
-            return {"method": "exact"}
-        # base model: independent units with the base rates of the data and
-        # of its mean-field posteriors in the even hidden layers (of at most
-        # 256 rows spread evenly over X)
-        MU = self._mean_field(model, X[:: -(-X.shape[0] // _MONITOR_ROWS)])
-        even = np.hstack(
-            [MU[:, o : o + n] for o, n in zip(model[3][0::2], sizes[0::2])]
-        )
-        eta = _base_rate_bias(X, sizes[0])
-        eta = np.concatenate(
-            [eta, _base_rate_bias(even[:, sizes[0] :], n_even - sizes[0])]
-        )
-        return {
-            "method": "ais",
-            "eta": eta,
-            "n_chains": int(self.n_ais_chains),
-            "n_temperatures": int(self.n_ais_temperatures),
-            "seed": draw_seed(self.random_state_),
-        }
+        return dbm_log_partition_plan(self, X, model)
 
     def _check_log_partition(self, sizes):
-        """Refuse ``log_partition="exact"`` for machines it cannot
-        enumerate (before training, not after)."""
-        n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
-        if self.log_partition == "exact" and min(n_even, n_odd) > MAX_EXACT_UNITS:
-            raise ValueError(
-                f"log_partition='exact' enumerates the even or the odd layers "
-                f"and needs one set of at most {MAX_EXACT_UNITS} units; this "
-                f"machine has {n_even} units in its even layers (visible "
-                f"included) and {n_odd} in its odd layers. Use 'ais' or "
-                f"'auto'."
-            )
+        dbm_check_log_partition(self.log_partition, sizes)
 
     def _compute_log_partition(self, plan):
-        M, b_even, b_odd = dbm.bipartite(self.coefs_, self.intercepts_)
-        W = np.ascontiguousarray(M.T)  # RBM layout: (odd units, even units)
-        if plan["method"] == "exact":
-            return _rbm_exact_log_partition(W, b_even, b_odd), 0.0, "exact"
-        log_z, stderr = _rbm_ais_log_partition(
-            W,
-            b_even,
-            b_odd,
-            plan["eta"],
-            np.ones(len(b_even)),
-            plan["n_chains"],
-            plan["n_temperatures"],
-            plan["seed"],
-        )
-        return log_z, stderr, "ais"
+        return dbm_log_partition(self, plan)
 
     # ------------------------------------------------------------- inference
     def _mean_field(self, model, V):
@@ -552,7 +539,7 @@ class DeepBoltzmannMachine(
         X : ndarray of shape (n_samples, n_features)
             Binary samples.
         """
-        from ._kernels._dbm import gibbs
+        from ._kernels._dbm import gibbs, no_tempering
         from ._kernels._rng import seed_state
 
         check_is_fitted(self)
@@ -564,5 +551,5 @@ class DeepBoltzmannMachine(
         model = dbm.pack(self.coefs_, self.intercepts_)
         state = seed_state(draw_seed(rng), n_samples)
         chains = (rng.uniform(size=(n_samples, model[1].size)) < 0.5).astype(float)
-        gibbs(model, chains, int(n_steps), state)
+        gibbs(model, chains, int(n_steps), state, no_tempering())
         return chains[:, : self.n_features_in_].copy()

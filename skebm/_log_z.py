@@ -181,3 +181,77 @@ def boltzmann_log_partition(model, plan):
     log_sum_w, stderr = _ais_log_sum_weight(log_w)
     log_z0 = np.logaddexp(0.0, base).sum()
     return float(log_z0 + log_sum_w - np.log(len(log_w))), stderr, "ais"
+
+
+def dbm_check_log_partition(mode, sizes):
+    """Refuse ``log_partition="exact"`` for a deep Boltzmann machine with
+    layer ``sizes`` that it cannot enumerate (checked before training)."""
+    n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
+    if mode == "exact" and min(n_even, n_odd) > MAX_EXACT_UNITS:
+        raise ValueError(
+            f"log_partition='exact' enumerates the even or the odd layers "
+            f"and needs one set of at most {MAX_EXACT_UNITS} units; this "
+            f"machine has {n_even} units in its even layers (visible "
+            f"included) and {n_odd} in its odd layers. Use 'ais' or 'auto'."
+        )
+
+
+#: Rows of the training data whose mean-field posteriors set the AIS base
+#: rates of a deep Boltzmann machine's even hidden layers.
+DBM_BASE_ROWS = 256
+
+
+def dbm_log_partition_plan(model, X, arrays):
+    """How ``log Z`` of a deep Boltzmann machine (the RBM between its even
+    and odd layers) will be computed, with the AIS base model and seed
+    fixed now; ``arrays`` is the kernels' model tuple."""
+    mode = model.log_partition
+    if mode is None:
+        return None
+    sizes = [int(s) for s in arrays[2]]
+    dbm_check_log_partition(mode, sizes)
+    n_even, n_odd = sum(sizes[0::2]), sum(sizes[1::2])
+    n_small, n_large = min(n_even, n_odd), max(n_even, n_odd)
+    if mode == "exact" or (
+        mode == "auto"
+        and n_small <= MAX_EXACT_UNITS
+        and enumeration_is_cheap(n_small, n_large)
+    ):
+        return {"method": "exact"}
+    # base model: independent units with the base rates of the data and of
+    # its mean-field posteriors in the even hidden layers (of at most 256
+    # rows spread evenly over X)
+    MU = model._mean_field(arrays, X[:: -(-X.shape[0] // DBM_BASE_ROWS)])
+    even = [MU[:, o : o + n] for o, n in zip(arrays[3][2::2], sizes[2::2])]
+    eta = _base_rate_bias(X, sizes[0])
+    if even:
+        eta = np.concatenate([eta, _base_rate_bias(np.hstack(even), n_even - sizes[0])])
+    return {
+        "method": "ais",
+        "eta": eta,
+        "n_chains": int(model.n_ais_chains),
+        "n_temperatures": int(model.n_ais_temperatures),
+        "seed": draw_seed(model.random_state_),
+    }
+
+
+def dbm_log_partition(model, plan):
+    """``(log_z, stderr, method)`` of a deep Boltzmann machine by the plan
+    of :func:`dbm_log_partition_plan`."""
+    from ._dbm_model import bipartite
+
+    M, b_even, b_odd = bipartite(model.coefs_, model.intercepts_)
+    W = np.ascontiguousarray(M.T)  # RBM layout: (odd units, even units)
+    if plan["method"] == "exact":
+        return _rbm_exact_log_partition(W, b_even, b_odd), 0.0, "exact"
+    log_z, stderr = _rbm_ais_log_partition(
+        W,
+        b_even,
+        b_odd,
+        plan["eta"],
+        np.ones(len(b_even)),
+        plan["n_chains"],
+        plan["n_temperatures"],
+        plan["seed"],
+    )
+    return log_z, stderr, "ais"

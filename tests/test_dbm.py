@@ -16,6 +16,9 @@ from skebm._dbm_model import bipartite, exact_plan, log_marginal, mean_field_bou
 from skebm._dbm_pretraining import doubling_scales
 from skebm._kernels import _dbm as kernels
 from skebm._kernels._rng import seed_state
+from skebm._kernels._tempering import temperature_ladder
+
+NO_TEMPERING = kernels.no_tempering()
 
 
 def _random_machine(sizes, seed, scale=1.0):
@@ -96,12 +99,32 @@ def test_gibbs_sweeps_sample_the_joint_distribution(sizes):
     states, p, _ = _joint(coefs, intercepts)
     n = 20000
     X = (np.random.RandomState(5).rand(n, sum(sizes)) < 0.5).astype(float)
-    kernels.gibbs(pack(coefs, intercepts), X, 30, seed_state(6, n))
+    kernels.gibbs(pack(coefs, intercepts), X, 30, seed_state(6, n), NO_TEMPERING)
     tv, bound = _tv_and_bound(X, p)
     assert tv < bound
     # power: the law of another machine is far outside the bound
     _, q, _ = _joint(*_random_machine(sizes, 7))
     assert _tv_and_bound(X, q)[0] > 2 * bound
+
+
+def test_parallel_tempering_samples_every_tempered_law():
+    sizes = [3, 2, 2]
+    coefs, intercepts = _random_machine(sizes, 4, scale=1.5)
+    betas = temperature_ladder(3)
+    n = 12000
+    X = (np.random.RandomState(5).rand(3 * n, 7) < 0.5).astype(float)
+    accepted = np.zeros(2, np.int64)
+    tempering = (betas, np.zeros(3 * n), accepted)
+    kernels.gibbs(pack(coefs, intercepts), X, 30, seed_state(6, 3 * n), tempering)
+    for k, beta in enumerate(betas):
+        # p_beta ∝ exp(-beta E): the machine with every parameter scaled
+        scaled = ([beta * W for W in coefs], [beta * b for b in intercepts])
+        tv, bound = _tv_and_bound(X[k * n : (k + 1) * n], _joint(*scaled)[1])
+        assert tv < bound, (k, tv, bound)
+    assert np.all(accepted > 0) and np.all(accepted < 30 * n)
+    energy = np.zeros(3 * n)
+    kernels.energies(pack(coefs, intercepts), X, np.empty((3 * n, 3)), energy)
+    np.testing.assert_allclose(energy, _energy(X, coefs, intercepts), rtol=1e-12)
 
 
 @pytest.mark.parametrize("layer, n_layers", [(0, 2), (1, 2), (1, 3)])
@@ -132,7 +155,7 @@ def test_gibbs_with_doubled_inputs_has_the_chain_stationary_law(layer, n_layers)
     p = joint.T.ravel()  # state order (v, h), v major, as _states(5)
     n = 20000
     X = (np.random.RandomState(9).rand(n, 5) < 0.5).astype(float)
-    kernels.gibbs(pack([W], [b, c], scales), X, 30, seed_state(10, n))
+    kernels.gibbs(pack([W], [b, c], scales), X, 30, seed_state(10, n), NO_TEMPERING)
     tv, bound = _tv_and_bound(X, p)
     assert tv < bound
     if up != 1 or down != 1:  # the undoubled RBM's law is far off
@@ -157,17 +180,25 @@ def test_doubling_follows_the_neighbours_of_the_finished_machine():
     }
 
 
-def test_one_training_step_is_the_likelihood_gradient_estimate():
+@pytest.mark.parametrize("n_temperatures", [1, 3])
+def test_one_training_step_is_the_likelihood_gradient_estimate(n_temperatures):
+    # with tempering only the first block of chains (beta = 1) counts
     coefs, intercepts = _random_machine([3, 2, 2], 11, scale=0.5)
     model = pack(coefs, intercepts)
     X = (np.random.RandomState(12).rand(7, 3) < 0.5).astype(float)
-    chains = (np.random.RandomState(13).rand(5, 7) < 0.5).astype(float)
+    rows = 5 * n_temperatures
+    chains = (np.random.RandomState(13).rand(rows, 7) < 0.5).astype(float)
     velocity = (np.zeros_like(model[0]), np.zeros_like(model[1]))
+    tempering = NO_TEMPERING
+    if n_temperatures > 1:
+        betas = temperature_ladder(n_temperatures)
+        tempering = (betas, np.zeros(rows), np.zeros(n_temperatures - 1, np.int64))
     lr = 0.1
     kernels.train_epoch(
-        model, velocity, X, np.array([0, 7]), chains, seed_state(14, 5),
-        (lr, 0.0, 0.0), (200, 1e-12, 2),
+        model, velocity, X, np.array([0, 7]), chains, seed_state(14, rows),
+        (lr, 0.0, 0.0), (200, 1e-12, 2), tempering,
     )  # fmt: skip
+    cold = chains[:5]
     MU = np.zeros((7, 7))
     MU[:, :3] = X
     kernels.mean_field(pack(coefs, intercepts), MU, 200, 1e-12)
@@ -175,11 +206,11 @@ def test_one_training_step_is_the_likelihood_gradient_estimate():
     offsets = [0, 3, 5, 7]
     for i in range(2):
         a, b, c = offsets[i], offsets[i + 1], offsets[i + 2]
-        grad = MU[:, a:b].T @ MU[:, b:c] / 7 - chains[:, a:b].T @ chains[:, b:c] / 5
+        grad = MU[:, a:b].T @ MU[:, b:c] / 7 - cold[:, a:b].T @ cold[:, b:c] / 5
         new_coefs.append(coefs[i] + lr * grad)
     for i in range(3):
         a, b = offsets[i], offsets[i + 1]
-        grad = MU[:, a:b].mean(0) - chains[:, a:b].mean(0)
+        grad = MU[:, a:b].mean(0) - cold[:, a:b].mean(0)
         new_intercepts.append(intercepts[i] + lr * grad)
     np.testing.assert_allclose(model[0], pack(new_coefs, new_intercepts)[0], atol=1e-10)
     np.testing.assert_allclose(model[1], pack(new_coefs, new_intercepts)[1], atol=1e-10)
@@ -370,9 +401,9 @@ def test_fit_decays_the_learning_rate_and_partial_fit_does_not(monkeypatch):
     steps = []
     train_epoch = kernels.train_epoch
 
-    def recorded(model, velocity, X, bounds, chains, state, hyper, settings):
+    def recorded(model, velocity, X, bounds, chains, state, hyper, *settings):
         steps.append(hyper[0])
-        train_epoch(model, velocity, X, bounds, chains, state, hyper, settings)
+        train_epoch(model, velocity, X, bounds, chains, state, hyper, *settings)
 
     monkeypatch.setattr(kernels, "train_epoch", recorded)
     dbm = _fit(n_iter=4, pretrain_n_iter=0, learning_rate=0.04)
@@ -421,3 +452,17 @@ def test_exact_log_partition_is_refused_before_training(monkeypatch):
     dbm = DeepBoltzmannMachine((21, 30), log_partition="exact", random_state=0)
     with pytest.raises(ValueError, match="log_partition='exact'"):
         dbm.fit(X)
+
+
+def test_fit_with_parallel_tempering():
+    dbm = _fit(n_temperatures=3, n_chains=4)
+    assert dbm.chains_.shape == (12, 11)
+    assert dbm.history_["swap_acceptance"].shape == (3, 2)
+    assert np.all(
+        (dbm.history_["swap_acceptance"] >= 0) & (dbm.history_["swap_acceptance"] <= 1)
+    )
+    dbm.partial_fit(X_BIN)
+    assert dbm.history_["swap_acceptance"].shape == (4, 2)
+    plain = _fit(n_chains=4)
+    assert "swap_acceptance" not in plain.history_
+    assert not np.allclose(plain.coefs_[0], dbm.coefs_[0])

@@ -32,6 +32,7 @@ from ._arrays import fill_rows
 from ._blas import NO_TRANS, TRANS, gemm
 from ._jit import helper, kernel
 from ._layers import bernoulli_mean_, bernoulli_mean_sample_
+from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 
 
 @helper
@@ -111,26 +112,98 @@ def mean_field(model, MU, max_iter, tol):
 
 
 @helper
-def _gibbs_sweep(model, X, pre, rng_state):
+def _gibbs_sweep(model, X, pre, rng_state, betas):
     """Odd layers given the even ones, then even layers (the visible one
     included) given the odd ones; row ``r`` draws from generator row
-    ``r``."""
+    ``r``. With ``K = betas.shape[0] > 1`` the rows are ``K`` blocks of
+    chains, block ``k`` at inverse temperature ``betas[k]`` (its inputs
+    scaled by it)."""
     sizes, offsets = model[2], model[3]
+    n_ladders = X.shape[0] // betas.shape[0]
     for first in (1, 0):
         for i in range(first, sizes.shape[0], 2):
             P = pre[:, : sizes[i]]
             layer_input(model, X, i, P)
+            if betas.shape[0] > 1:
+                for r in range(P.shape[0]):
+                    beta = betas[r // n_ladders]
+                    for c in range(P.shape[1]):
+                        P[r, c] *= beta
             bernoulli_mean_sample_(P, rng_state)
             _store(X, offsets[i], P)
 
 
 @kernel
-def gibbs(model, X, n_steps, rng_state):
-    """``n_steps`` alternating Gibbs sweeps of the chains ``X`` (binary,
-    ``(n_chains, n_units)``), in place."""
-    pre = np.empty((X.shape[0], model[2].max()), X.dtype)
+def energies(model, X, pre, out):
+    """``out[r] = E(X[r])`` of full states (every layer side by side);
+    ``pre`` is scratch of at least ``X``'s rows and the widest layer."""
+    w, b, sizes, offsets, w_offsets, scales = model
+    for r in range(X.shape[0]):
+        total = 0.0
+        for u in range(b.shape[0]):
+            total -= b[u] * X[r, u]
+        out[r] = total
+    for i in range(sizes.shape[0] - 1):
+        P = pre[:, : sizes[i + 1]]
+        W = layer_weights(w, sizes, w_offsets, i)
+        below = X[:, offsets[i] : offsets[i + 1]]
+        gemm(NO_TRANS, NO_TRANS, 1.0, below, W[:, :], 0.0, P[:, :])
+        for r in range(X.shape[0]):
+            total = 0.0
+            for c in range(P.shape[1]):
+                total += P[r, c] * X[r, offsets[i + 1] + c]
+            out[r] -= total
+
+
+@helper
+def _swap(X, energy, betas, rng_state, accepted):
+    """Replica-exchange moves between neighbouring temperatures of every
+    ladder, hottest pair first; the decision for a pair uses the
+    generator row of its colder chain. Swapping states ``a`` (at
+    ``beta_a``) and ``b`` is accepted with probability ``min(1,
+    exp((beta_a - beta_b)(E_a - E_b)))``."""
+    K = betas.shape[0]
+    n_ladders = X.shape[0] // K
+    for ladder in range(n_ladders):
+        for k in range(K - 2, -1, -1):
+            a, b = k * n_ladders + ladder, (k + 1) * n_ladders + ladder
+            s0, s1, s2, s3 = load_row(rng_state, a)
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            store_row(rng_state, a, s0, s1, s2, s3)
+            log_ratio = (betas[k] - betas[k + 1]) * (energy[a] - energy[b])
+            if log_ratio >= 0.0 or u64_to_unit(x) < np.exp(log_ratio):
+                for c in range(X.shape[1]):
+                    X[a, c], X[b, c] = X[b, c], X[a, c]
+                energy[a], energy[b] = energy[b], energy[a]
+                accepted[k] += 1
+
+
+@helper
+def _negative_phase(model, chains, pre, rng_state, tempering, n_steps):
+    """``n_steps`` sweeps of the chains, each followed (when tempering) by
+    the replica exchanges; ``tempering = (betas, energy, accepted)``."""
+    betas, energy, accepted = tempering
     for _ in range(n_steps):
-        _gibbs_sweep(model, X, pre, rng_state)
+        _gibbs_sweep(model, chains, pre, rng_state, betas)
+        if betas.shape[0] > 1:
+            energies(model, chains, pre, energy)
+            _swap(chains, energy, betas, rng_state, accepted)
+
+
+def no_tempering():
+    """The ``tempering`` argument of plain (untempered) chains."""
+    return (np.ones(1), np.empty(0), np.zeros(0, np.int64))
+
+
+@kernel
+def gibbs(model, X, n_steps, rng_state, tempering):
+    """``n_steps`` alternating Gibbs sweeps of the chains ``X`` (binary,
+    ``(n_chains, n_units)``), in place; with ``tempering = (betas,
+    energy, accepted)`` and more than one ``betas``, parallel tempering
+    (:func:`_swap` after every sweep; ``accepted`` counts the swaps per
+    pair of neighbouring temperatures)."""
+    pre = np.empty((X.shape[0], model[2].max()), X.dtype)
+    _negative_phase(model, X, pre, rng_state, tempering, n_steps)
 
 
 @helper
@@ -165,15 +238,18 @@ def _update(model, velocity, MU, C, hyper):
 
 
 @kernel
-def train_epoch(model, velocity, X, bounds, chains, rng_state, hyper, steps):
+def train_epoch(model, velocity, X, bounds, chains, rng_state, hyper, steps, tempering):
     """One epoch of stochastic maximum likelihood, in place on the model,
     the velocities and the persistent ``chains``: for each minibatch
     ``X[bounds[j]:bounds[j + 1]]``, the mean-field posteriors of the rows
     (positive phase; ``steps = (max mean-field sweeps, tolerance, Gibbs
-    sweeps)``), ``steps[2]`` Gibbs sweeps of the chains (negative phase),
-    then :func:`_update` (``hyper = (learning_rate, momentum,
+    sweeps)``), ``steps[2]`` Gibbs sweeps of the chains (negative phase;
+    with parallel tempering, see :func:`gibbs`, only the chains at ``beta
+    = 1``, the first block of rows, enter the gradient), then
+    :func:`_update` (``hyper = (learning_rate, momentum,
     weight_decay)``)."""
     max_iter, tol, n_gibbs = steps
+    n_cold = chains.shape[0] // tempering[0].shape[0]
     n_visible = X.shape[1]
     n_units = model[1].shape[0]
     rows = 0
@@ -188,6 +264,5 @@ def train_epoch(model, velocity, X, bounds, chains, rng_state, hyper, steps):
             for c in range(n_visible):
                 batch[r, c] = X[bounds[j] + r, c]
         mean_field(model, batch, max_iter, tol)
-        for _ in range(n_gibbs):
-            _gibbs_sweep(model, chains, pre, rng_state)
-        _update(model, velocity, batch, chains, hyper)
+        _negative_phase(model, chains, pre, rng_state, tempering, n_gibbs)
+        _update(model, velocity, batch, chains[:n_cold], hyper)

@@ -623,4 +623,20 @@ MUTATIONS = [
         why="fit keeps the learning rate constant",
         tests=DBM,
     ),
+    dict(
+        id="dbm-swap-rule-sign",
+        file=K + "_dbm.py",
+        old="(betas[k] - betas[k + 1]) * (energy[a] - energy[b])\n",
+        new="(betas[k] - betas[k + 1]) * (energy[b] - energy[a])\n",
+        why="replica exchanges accepted with the inverse Metropolis ratio",
+        tests=DBM,
+    ),
+    dict(
+        id="dbm-tempered-chains-in-gradient",
+        file=K + "_dbm.py",
+        old="_update(model, velocity, batch, chains[:n_cold], hyper)\n",
+        new="_update(model, velocity, batch, chains, hyper)\n",
+        why="chains at every temperature enter the gradient",
+        tests=DBM,
+    ),
 ]
