@@ -44,6 +44,13 @@ def numpy_seed(seed):
     return seed % (2**32)
 
 
+def bernoulli_draws(rng, probabilities):
+    """Binary float64 draws, 1 with the given probabilities, from a NumPy
+    ``RandomState`` (one uniform per entry): the chain starts drawn in
+    Python; the kernels draw from their own streams."""
+    return (rng.uniform(size=probabilities.shape) < probabilities).astype(np.float64)
+
+
 def resize_chains(chains, n):
     """Persistent chains with ``n`` rows (a C-contiguous copy): the first
     ``n`` if there are more, the existing ones repeated if fewer. The one

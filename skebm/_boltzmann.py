@@ -19,6 +19,7 @@ from ._base import (
     _NoBoolParamsMixin,
     _UnitIntervalInputMixin,
     batch_bounds,
+    bernoulli_draws,
     blas_pinned,
     draw_seed,
     resize_chains,
@@ -297,7 +298,7 @@ class BoltzmannMachine(
     @staticmethod
     def _coin_flips(rng, n_rows, n_units):
         """Random starting states of chains: fair coin flips (float64)."""
-        return (rng.uniform(size=(n_rows, n_units)) < 0.5).astype(np.float64)
+        return bernoulli_draws(rng, np.full((n_rows, n_units), 0.5))
 
     def _initial_parameters(self, X, rng):
         n_visible = X.shape[1]

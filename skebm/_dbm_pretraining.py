@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from . import _dbm_model as dbm
-from ._base import batch_bounds, check_parameters_finite, draw_seed
+from ._base import batch_bounds, bernoulli_draws, check_parameters_finite, draw_seed
 from .partition import _base_rate_bias
 
 #: Standard deviation of the initial weights.
@@ -62,15 +62,21 @@ def pretrain(estimator, X, sizes, rng):
     return coefs, intercepts
 
 
+def start_chains(estimator, model, data, n_rows, rng):
+    """``n_rows`` persistent chains of ``model`` started near the data:
+    random rows of ``data`` with every hidden unit drawn from its
+    mean-field posterior (and probabilities in the rows drawn too)."""
+    rows = data[rng.randint(data.shape[0], size=n_rows)]
+    return bernoulli_draws(rng, estimator._mean_field(model, rows))
+
+
 def _train_rbm(estimator, model, data, rng, layer):
     """``pretrain_n_iter`` epochs of the two-layer ``model`` on ``data``,
     in place."""
     from ._kernels._dbm import no_tempering, train_epoch
     from ._kernels._rng import seed_state
 
-    rows = data[rng.randint(data.shape[0], size=estimator.n_chains)]
-    chains = estimator._mean_field(model, rows)
-    chains = (rng.uniform(size=chains.shape) < chains).astype(np.float64)
+    chains = start_chains(estimator, model, data, estimator.n_chains, rng)
     velocity = (np.zeros_like(model[0]), np.zeros_like(model[1]))
     bounds = batch_bounds(data.shape[0], estimator.batch_size)
     rng_state = seed_state(draw_seed(rng), chains.shape[0])

@@ -20,6 +20,7 @@ from ._base import (
     _NoBoolParamsMixin,
     _UnitIntervalInputMixin,
     batch_bounds,
+    bernoulli_draws,
     blas_pinned,
     draw_seed,
     resize_chains,
@@ -31,6 +32,7 @@ from ._log_z import (
     dbm_log_partition,
     dbm_log_partition_plan,
 )
+from ._monitor import monitor_rows
 from ._skeleton import _EnergyModelMixin
 from ._validation import check_positive_int
 
@@ -42,8 +44,6 @@ MEAN_FIELD_MAX_ITER = 100
 #: ``fit`` decays the learning rate linearly, reaching this fraction of
 #: ``learning_rate`` over its epochs.
 MIN_LR_FRACTION = 0.1
-#: Training rows the per-epoch monitor reconstructs.
-_MONITOR_ROWS = 256
 
 
 class DeepBoltzmannMachine(
@@ -295,19 +295,16 @@ class DeepBoltzmannMachine(
     def _initial_parameters(self, X, rng):
         """Pretrained (or random) weights, zero velocities and chains
         started from training rows."""
-        from ._dbm_pretraining import pretrain
+        from ._dbm_pretraining import pretrain, start_chains
 
         sizes = self._sizes(X.shape[1])
         self._check_log_partition(sizes)
         coefs, intercepts = pretrain(self, X, sizes, rng)
         model = dbm.pack(coefs, intercepts)
-        rows = X[rng.randint(X.shape[0], size=self._n_chain_rows())]
-        chains = self._mean_field(model, rows)
-        chains = (rng.uniform(size=chains.shape) < chains).astype(np.float64)
         return {
             "model": model,
             "velocity": (np.zeros_like(model[0]), np.zeros_like(model[1])),
-            "chains": chains,
+            "chains": start_chains(self, model, X, self._n_chain_rows(), rng),
         }
 
     def _continued_parameters(self, X):
@@ -338,7 +335,7 @@ class DeepBoltzmannMachine(
         bounds = batch_bounds(X.shape[0], self.batch_size)
         rng_state = seed_state(seed, params["chains"].shape[0])
         steps = (int(self.n_mean_field_steps), MEAN_FIELD_TOL, int(self.n_gibbs_steps))
-        monitored = X[:_MONITOR_ROWS]
+        monitored = X[monitor_rows(X.shape[0])]
         betas = temperature_ladder(self.n_temperatures)
         tempering = (
             betas,
@@ -550,6 +547,6 @@ class DeepBoltzmannMachine(
         )
         model = dbm.pack(self.coefs_, self.intercepts_)
         state = seed_state(draw_seed(rng), n_samples)
-        chains = (rng.uniform(size=(n_samples, model[1].size)) < 0.5).astype(float)
+        chains = bernoulli_draws(rng, np.full((n_samples, model[1].size), 0.5))
         gibbs(model, chains, int(n_steps), state, no_tempering())
         return chains[:, : self.n_features_in_].copy()

@@ -196,11 +196,6 @@ def dbm_check_log_partition(mode, sizes):
         )
 
 
-#: Rows of the training data whose mean-field posteriors set the AIS base
-#: rates of a deep Boltzmann machine's even hidden layers.
-DBM_BASE_ROWS = 256
-
-
 def dbm_log_partition_plan(model, X, arrays):
     """How ``log Z`` of a deep Boltzmann machine (the RBM between its even
     and odd layers) will be computed, with the AIS base model and seed
@@ -219,9 +214,11 @@ def dbm_log_partition_plan(model, X, arrays):
     ):
         return {"method": "exact"}
     # base model: independent units with the base rates of the data and of
-    # its mean-field posteriors in the even hidden layers (of at most 256
-    # rows spread evenly over X)
-    MU = model._mean_field(arrays, X[:: -(-X.shape[0] // DBM_BASE_ROWS)])
+    # its mean-field posteriors in the even hidden layers (of the monitor's
+    # rows: at most 256, spread evenly over X)
+    from ._monitor import monitor_rows
+
+    MU = model._mean_field(arrays, X[monitor_rows(X.shape[0])])
     even = [MU[:, o : o + n] for o, n in zip(arrays[3][2::2], sizes[2::2])]
     eta = _base_rate_bias(X, sizes[0])
     if even:
