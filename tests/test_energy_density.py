@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skebm import EnergyDensity, EnergyOutlierDetector, sampling
-from skebm._energy_density import ais_log_partition
+from skebm._energy_density import ais_log_partition, auto_epochs
 from skebm._kernels._energy_net import energies_and_grads, param_grad_sum
 
 FAST = dict(n_iter=3, n_ais_chains=50, n_ais_temperatures=200, random_state=0)
@@ -240,6 +240,22 @@ def test_partial_fit_continues_and_early_stopping_keeps_the_best_epoch():
     assert stopped.best_epoch_ == 1 + int(np.argmax(scores))
     with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
         clone(model).fit(X).set_params(hidden_layer_sizes=(3,)).partial_fit(X)
+
+
+def test_auto_epochs_about_3000_updates_and_fewer_on_small_tables():
+    # about 3000 updates within [10, 300] epochs ...
+    assert auto_epochs(1000, 2, 100) == 300  # 10 batches: 300 epochs
+    assert auto_epochs(200_000, 2, 100) == 10  # 2000 batches: the floor
+    assert auto_epochs(30_000, 2, 100) == 10
+    assert auto_epochs(100_000, 200, 100) == 10
+    # ... but at most 150 with fewer than 100 rows per feature
+    assert auto_epochs(199, 2, 100) == 150  # 99.5 rows per feature
+    assert auto_epochs(200, 2, 100) == 300  # 100: the cap is 300 again
+    assert auto_epochs(124, 13, 100) == 150
+    # fit follows the rule: 40 rows, 2 features, one batch per epoch
+    X = moons(40)
+    model = EnergyDensity((3,), n_ais_chains=10, n_ais_temperatures=10).fit(X)
+    assert model.n_iter_ == len(model.history_["epoch"]) == 150
 
 
 def test_works_in_pipeline_grid_search_and_outlier_detector():
