@@ -50,10 +50,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import OneClassSVM
 
-from skebm import BernoulliRBM, EnergyOutlierDetector
+from skebm import BernoulliRBM, CategoricalRBM, EnergyOutlierDetector
 
 #: Bin edges, in standard deviations from the training mean.
 _Z_EDGES = np.arange(-3.0, 4.0)
+
+
+def _z_codes(X):
+    """The bin of each standardised feature, as a category code 0-7."""
+    return np.digitize(X, _Z_EDGES).astype(float)
 
 
 def _z_bins(X):
@@ -139,6 +144,21 @@ def detectors():
                 EnergyOutlierDetector(
                     BernoulliRBM(n_components=16, n_iter=100, learning_rate=0.05,
                                  persistent=False, random_state=seed)
+                ),
+            ),
+            True,
+        ),  # fmt: skip
+        # The same bins as softmax groups (one categorical variable per
+        # feature, issue 23), with the recipe's settings; every bin is a
+        # category even if no training row falls in it.
+        "skebm CategoricalRBM, z bins": (
+            lambda seed: make_pipeline(
+                StandardScaler(),
+                FunctionTransformer(_z_codes),
+                EnergyOutlierDetector(
+                    CategoricalRBM(n_components=16, n_iter=100, learning_rate=0.05,
+                                   persistent=False, min_categories=len(_Z_EDGES) + 1,
+                                   random_state=seed)
                 ),
             ),
             True,

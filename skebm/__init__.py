@@ -11,6 +11,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "BernoulliRBM": "skebm._rbm",
     "BoltzmannMachine": "skebm._boltzmann",
+    "CategoricalRBM": "skebm._categorical_rbm",
     "DBNClassifier": "skebm._dbn_classifier",
     "DeepBeliefNetwork": "skebm._dbn",
     "DeepBoltzmannMachine": "skebm._deep_boltzmann",
@@ -27,6 +28,7 @@ _LAZY = {
 __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
+    "CategoricalRBM",
     "DBNClassifier",
     "DeepBeliefNetwork",
     "DeepBoltzmannMachine",

@@ -31,10 +31,13 @@ TRACK_AIS_TEMPERATURES = 200
 class HeldOutTracker:
     """Held-out log-likelihood of each epoch, and early stopping."""
 
-    def __init__(self, X_val, X_train, gaussian, seed, tol, n_iter_no_change):
+    def __init__(
+        self, X_val, X_train, gaussian, seed, tol, n_iter_no_change, groups=None
+    ):
         self.X_val = X_val.toarray() if hasattr(X_val, "toarray") else X_val
         self.X_train = X_train
         self.gaussian = gaussian
+        self.groups = groups
         self.seed = seed
         self.tol = tol
         self.patience = n_iter_no_change
@@ -62,14 +65,17 @@ class HeldOutTracker:
         if self.gaussian:
             n_small, n_large = n_hidden, n_visible
             a = (b * np.exp(log_sigma)).astype(W.dtype)  # data units
+        elif self.groups is not None:
+            n_small, n_large = n_hidden, n_visible
+            a, log_sigma = b, None
         else:
             n_small, n_large = min(W.shape), max(W.shape)
             a, log_sigma = b, None
         if n_small <= MAX_EXACT_UNITS and enumeration_is_cheap(
             n_small, n_large, TRACK_EXACT_COST
         ):
-            return _rbm_exact_log_partition(W, a, c, log_sigma)
-        eta, precision = _base_model(self.X_train, a, log_sigma)
+            return _rbm_exact_log_partition(W, a, c, log_sigma, self.groups)
+        eta, precision = _base_model(self.X_train, a, log_sigma, self.groups)
         log_z, _ = _rbm_ais_log_partition(
             W,
             a,
@@ -80,6 +86,7 @@ class HeldOutTracker:
             TRACK_AIS_TEMPERATURES,
             self.seed,
             log_sigma,
+            self.groups,
         )
         return log_z
 

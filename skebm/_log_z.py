@@ -87,14 +87,15 @@ def rbm_log_partition_plan(model, X, W, b, log_sigma):
     if mode is None:
         return None
     gaussian = log_sigma is not None
+    groups = model._groups()
     n_hidden, n_visible = W.shape
-    if gaussian:
+    if gaussian or groups is not None:  # only the hidden layer is enumerated
         n_small, n_large = n_hidden, n_visible
     else:
         n_small, n_large = min(W.shape), max(W.shape)
     exact_possible = n_small <= MAX_EXACT_UNITS
     if mode == "exact" and not exact_possible:
-        layer = "hidden layer" if gaussian else "layer"
+        layer = "hidden layer" if gaussian or groups is not None else "layer"
         raise ValueError(
             f"log_partition='exact' needs a {layer} of at most "
             f"{MAX_EXACT_UNITS} units; this model has {n_visible} visible "
@@ -103,11 +104,12 @@ def rbm_log_partition_plan(model, X, W, b, log_sigma):
     if mode == "exact" or (
         mode == "auto" and exact_possible and enumeration_is_cheap(n_small, n_large)
     ):
-        return {"method": "exact", "log_sigma": log_sigma}
-    eta, precision = _base_model(X, b, log_sigma)
+        return {"method": "exact", "log_sigma": log_sigma, "groups": groups}
+    eta, precision = _base_model(X, b, log_sigma, groups)
     return {
         "method": "ais",
         "log_sigma": log_sigma,
+        "groups": groups,
         "eta": eta,
         "precision": precision,
         "n_chains": int(model.n_ais_chains),
@@ -120,8 +122,9 @@ def rbm_log_partition(model, plan):
     """``(log_z, stderr, method)`` of an RBM by the plan of
     :func:`rbm_log_partition_plan`."""
     W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
+    groups = plan.get("groups")
     if plan["method"] == "exact":
-        log_z = _rbm_exact_log_partition(W, b, c, plan["log_sigma"])
+        log_z = _rbm_exact_log_partition(W, b, c, plan["log_sigma"], groups)
         return log_z, 0.0, "exact"
     log_z, stderr = _rbm_ais_log_partition(
         W,
@@ -133,6 +136,7 @@ def rbm_log_partition(model, plan):
         plan["n_temperatures"],
         plan["seed"],
         plan["log_sigma"],
+        groups,
     )
     return log_z, stderr, "ais"
 

@@ -4,7 +4,7 @@ deterministic and comparable across epochs."""
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, logsumexp
 
 from ._base import numpy_seed
 
@@ -24,18 +24,23 @@ class RBMMonitor:
     ``pseudo_log_likelihood`` (Bernoulli units): ``n_features * log
     sigmoid(F(ṽ) - F(v))`` with one feature flipped per row (scikit-learn's
     proxy, but with the flipped features fixed by the seed, so it is
-    deterministic and comparable across epochs). ``reconstruction_error``:
+    deterministic and comparable across epochs); for softmax groups
+    ``n_groups * log p(v_g | v_-g)`` of one group per row, its
+    alternatives scored by their free energies. ``reconstruction_error``:
     mean squared difference, in data units, between the rows and their
     mean-field reconstruction ``E[v | E[h | v]]``.
     """
 
-    def __init__(self, X, seed, dtype, gaussian):
+    def __init__(self, X, seed, dtype, gaussian, groups=None):
         V = X[monitor_rows(X.shape[0])]
         V = V.toarray() if sp.issparse(V) else np.array(V)
-        self.gaussian = gaussian
+        self.gaussian, self.groups = gaussian, groups
         self.V = np.ascontiguousarray(V, dtype=dtype)
         if gaussian:
             self.V_flip = self.V
+            return
+        if groups is not None:
+            self._group_alternatives(seed, dtype)
             return
         flip = np.random.RandomState(numpy_seed(seed)).randint(
             0, X.shape[1], V.shape[0]
@@ -45,22 +50,60 @@ class RBMMonitor:
         V_flip[idx, flip] = 1 - V_flip[idx, flip]
         self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
 
+    def _group_alternatives(self, seed, dtype):
+        """One group per row (fixed by the seed): its ``(lo, hi)`` units and
+        the row's own unit in it (``observed``)."""
+        groups = self.groups
+        rng = np.random.RandomState(numpy_seed(seed))
+        chosen = rng.randint(0, groups.size - 1, self.V.shape[0])
+        self.lo, self.hi = groups[chosen], groups[chosen + 1]
+        self.observed = np.array(
+            [lo + np.argmax(v[lo:hi]) for v, lo, hi in zip(self.V, self.lo, self.hi)]
+        )
+        self.V_flip = self.V
+
+    def _group_pseudo_log_likelihood(self, V, W, b, c):
+        """``n_groups * mean log p(v_g | v_-g)``: the free energies of a
+        row's alternatives differ only through its group's units, so each
+        costs one column swap of the hidden input (memory: categories x
+        hidden units per row, never a one-hot row per alternative)."""
+        pre = V @ W.T + c  # (rows, hidden)
+        base = V @ b
+        total = 0.0
+        for r in range(V.shape[0]):
+            lo, hi, k = self.lo[r], self.hi[r], self.observed[r]
+            alt = pre[r] - W[:, k] + W[:, lo:hi].T  # (categories, hidden)
+            neg = base[r] - b[k] + b[lo:hi] + np.logaddexp(0.0, alt).sum(axis=1)
+            total += neg[k - lo] - logsumexp(neg)
+        return float((self.groups.size - 1) * total / V.shape[0])
+
+    def _pseudo_log_likelihood(self, V, W, b, c):
+        from ._kernels._rbm_inference import free_energies
+
+        if self.gaussian:
+            return np.nan  # no flip exists
+        if self.groups is not None:
+            return self._group_pseudo_log_likelihood(V, W, b, c)
+        gap = free_energies(V, W, b, c, False) - free_energies(
+            self.V_flip, W, b, c, False
+        )
+        return float(np.mean(-V.shape[1] * np.logaddexp(0.0, gap)))
+
     def __call__(self, params):
-        from ._kernels._rbm_inference import free_energies, hidden_probabilities
+        from ._kernels._layers import visible_mean_
+        from ._kernels._rbm_inference import hidden_probabilities
 
         # The kernels that transform and score_samples use (compiled once
         # for all); the rest is a few small NumPy operations.
         W, b, c = params["W"], params["b"], params["c"]
         sigma = np.exp(params["log_sigma"]).astype(W.dtype)
         V = np.ascontiguousarray(self.V / sigma) if self.gaussian else self.V
-        pll = np.nan  # Gaussian units: no flip exists
-        if not self.gaussian:
-            gap = free_energies(V, W, b, c, False) - free_energies(
-                self.V_flip, W, b, c, False
-            )
-            pll = float(np.mean(-V.shape[1] * np.logaddexp(0.0, gap)))
+        pll = self._pseudo_log_likelihood(V, W, b, c)
         recon = hidden_probabilities(V, W, c) @ W + b
-        if not self.gaussian:
+        if self.groups is not None:
+            recon = np.ascontiguousarray(recon)
+            visible_mean_(recon, False, self.groups)
+        elif not self.gaussian:
             recon = expit(recon)
         diff = ((V - recon) * sigma).astype(np.float64)
         return {

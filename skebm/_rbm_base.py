@@ -106,6 +106,11 @@ class _BaseRBM(
         """Fitted log standard deviations, or None for Bernoulli units."""
         return None
 
+    def _groups(self):
+        """int64 offsets of softmax visible groups (``groups[g]:groups[g +
+        1]`` is group ``g``), or None for independent visible units."""
+        return None
+
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, *, reset, dtype=(np.float64, np.float32)):
         X = validate_data(
@@ -232,7 +237,7 @@ class _BaseRBM(
         n_chains = params["h_samples"].shape[0]
         n_rows = max(self.batch_size, n_chains, int(np.diff(bounds).max()))
         rng_state = seed_state(seed, n_rows)
-        monitor = RBMMonitor(X, seed, params["W"].dtype, self._gaussian)
+        monitor = RBMMonitor(X, seed, params["W"].dtype, self._gaussian, self._groups())
         gaussian = None
         if self._gaussian:
             gaussian = GaussianVisible(
@@ -250,6 +255,7 @@ class _BaseRBM(
             persistent=self.persistent,
             velocity=(params["W_velocity"], params["b_velocity"], params["c_velocity"]),
             gaussian=gaussian,
+            groups=self._groups(),
             tempering=(
                 Tempering(temperature_ladder(self.n_temperatures), self._n_chains())
                 if self._tempered()
@@ -422,6 +428,7 @@ class _BaseRBM(
             self._gaussian,
             available_threads(),
             clamp,
+            self._groups(),
         )
         return self._to_data_units(out)
 
@@ -443,7 +450,7 @@ class _BaseRBM(
         visible_preactivation(H, W, self._scaled_visible_bias(), out)
         if evidence is not None:
             out += evidence
-        visible_mean_(out, self._gaussian)
+        visible_mean_(out, self._gaussian, self._groups())
         return self._to_data_units(out)
 
     @blas_pinned

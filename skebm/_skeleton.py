@@ -141,7 +141,13 @@ class _EnergyModelMixin:
             X, test_size=self.validation_fraction, random_state=numpy_seed(split_seed)
         )
         tracker = HeldOutTracker(
-            X_val, X_train, self._gaussian, ais_seed, self.tol, self.n_iter_no_change
+            X_val,
+            X_train,
+            self._gaussian,
+            ais_seed,
+            self.tol,
+            self.n_iter_no_change,
+            self._groups(),
         )
         return X_train, tracker
 

@@ -32,18 +32,20 @@ HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
 def _rbm_arrays(rbm):
-    """``(W, vis_bias, hid_bias, log_sigma)`` of a fitted RBM of either kind;
-    ``log_sigma`` is None for Bernoulli visible units."""
+    """``(W, vis_bias, hid_bias, log_sigma, groups)`` of a fitted RBM of any
+    kind; ``log_sigma`` is None except for Gaussian visible units,
+    ``groups`` except for softmax groups (:class:`~skebm.CategoricalRBM`)."""
     check_is_fitted(rbm, "components_")
     W = np.ascontiguousarray(rbm.components_)
     b = np.ascontiguousarray(rbm.intercept_visible_, dtype=W.dtype)
     c = np.ascontiguousarray(rbm.intercept_hidden_, dtype=W.dtype)
     sigma = getattr(rbm, "sigma_", None)
     log_sigma = None if sigma is None else np.log(np.asarray(sigma, np.float64))
-    return W, b, c, log_sigma
+    groups = getattr(rbm, "_groups", lambda: None)()
+    return W, b, c, log_sigma, groups
 
 
-def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
+def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None, groups=None):
     """Exact log Z of an RBM from its arrays (float64 result).
 
     Bernoulli visible units (``log_sigma=None``): the smaller layer is
@@ -51,18 +53,22 @@ def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
     ``exp(log_sigma)``: the hidden layer is enumerated and the visible
     integral taken in closed form,
     ``log Z = logsumexp_h [c·h + sum_i (u_i²/2 + u_i a_i/σ_i)]
-    + sum_i log(σ_i √(2π))`` with ``u = Wᵀh``.
+    + sum_i log(σ_i √(2π))`` with ``u = Wᵀh``. Softmax groups (int64
+    offsets ``groups``): the hidden layer is enumerated and each group
+    summed out, ``log Z = logsumexp_h [c·h + sum_g logsumexp_{k in g}
+    (b_k + (Wᵀh)_k)]``.
     """
     from ._kernels._ais import log_partition_enumerate
 
     n_hidden, n_visible = W.shape
     gaussian = log_sigma is not None
-    n_small = n_hidden if gaussian else min(n_hidden, n_visible)
+    hidden_only = gaussian or groups is not None
+    n_small = n_hidden if hidden_only else min(n_hidden, n_visible)
     if n_small > MAX_EXACT_UNITS:
+        kind = "Gaussian visible units" if gaussian else "softmax groups"
         what = (
-            f"{n_hidden} hidden units (the hidden layer is enumerated for "
-            f"Gaussian visible units)"
-            if gaussian
+            f"{n_hidden} hidden units (the hidden layer is enumerated for {kind})"
+            if hidden_only
             else f"{n_visible} visible and {n_hidden} hidden units"
         )
         raise ValueError(
@@ -76,17 +82,22 @@ def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None):
     if gaussian:
         log_sigma = np.asarray(log_sigma, dtype=np.float64)
         scaled_bias = np.ascontiguousarray(vis_bias * np.exp(-log_sigma))
-        log_z = log_partition_enumerate(W, hid_bias, scaled_bias, True)
+        log_z = log_partition_enumerate(W, hid_bias, scaled_bias, True, None)
         return float(
             log_z
             - 0.5 * np.dot(scaled_bias, scaled_bias)
             + (log_sigma + HALF_LOG_2PI).sum()
         )
     vis_bias = np.ascontiguousarray(vis_bias)
+    if groups is not None:
+        groups = np.ascontiguousarray(groups, dtype=np.int64)
+        return float(log_partition_enumerate(W, hid_bias, vis_bias, False, groups))
     if n_hidden <= n_visible:
-        return float(log_partition_enumerate(W, hid_bias, vis_bias, False))
+        return float(log_partition_enumerate(W, hid_bias, vis_bias, False, None))
     return float(
-        log_partition_enumerate(np.ascontiguousarray(W.T), vis_bias, hid_bias, False)
+        log_partition_enumerate(
+            np.ascontiguousarray(W.T), vis_bias, hid_bias, False, None
+        )
     )
 
 
@@ -132,20 +143,38 @@ def _base_rate_bias(X, n_visible):
     return logit(np.clip(rate, _BASE_RATE_EPS, 1.0 - _BASE_RATE_EPS))
 
 
+def _base_category_bias(X, groups):
+    """Visible biases of independent categorical variables (softmax groups
+    ``groups``) at the data's frequencies: ``log((count + 1) / (n + K))``
+    for each category of a group of ``K`` (Laplace-smoothed, so finite);
+    zeros when ``X`` is None. Used as the AIS base model and as
+    :class:`~skebm.CategoricalRBM`'s initial visible biases."""
+    groups = np.asarray(groups)
+    sizes = np.diff(groups)
+    if X is None:
+        return np.zeros(int(groups[-1]))
+    total = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+    return np.log((total + 1.0) / (X.shape[0] + np.repeat(sizes, sizes)))
+
+
 #: Smallest variance of the Gaussian AIS base model (scaled coordinates).
 _MIN_BASE_VARIANCE = 1e-2
 
 
-def _base_model(X, vis_bias, log_sigma=None):
+def _base_model(X, vis_bias, log_sigma=None, groups=None):
     """Natural parameters ``(eta, precision)`` of the AIS base model.
 
     Bernoulli units: ``eta`` are the base-rate biases (:func:`_base_rate_bias`)
-    and ``precision`` is unused (ones). Gaussian units (scaled coordinates
+    and ``precision`` is unused (ones). Softmax groups: ``eta`` are the log
+    Laplace-smoothed frequencies of each category within its group
+    (:func:`_base_category_bias`). Gaussian units (scaled coordinates
     ``v / sigma``): the per-feature Gaussian with the data's mean and
     variance (variance floored at 0.01), or without data the model's own
     visible term (mean ``a / sigma``, unit variance).
     """
     n_visible = len(vis_bias)
+    if groups is not None:
+        return _base_category_bias(X, groups), np.ones(n_visible)
     if log_sigma is None:
         return _base_rate_bias(X, n_visible), np.ones(n_visible)
     inv_sigma = np.exp(-np.asarray(log_sigma, np.float64))
@@ -177,6 +206,7 @@ def _rbm_ais_log_partition(
     n_temperatures,
     seed,
     log_sigma=None,
+    groups=None,
 ):
     """AIS estimate of log Z from arrays: returns ``(log_z, stderr)``.
 
@@ -210,6 +240,7 @@ def _rbm_ais_log_partition(
             state,
             gaussian,
             available_threads(),
+            None if groups is None else np.ascontiguousarray(groups, np.int64),
         )
     n_hidden = W.shape[0]
     if gaussian:
@@ -219,6 +250,12 @@ def _rbm_ais_log_partition(
             0.5 * np.log(2.0 * np.pi / precision) + 0.5 * eta**2 / precision
         )
         correction = -0.5 * np.dot(vis, vis) + log_sigma.sum()
+    elif groups is not None:  # Z_0 = 2**H prod_g sum_{k in g} exp(eta_k)
+        log_z0 = (
+            n_hidden * np.log(2.0)
+            + np.logaddexp.reduceat(eta, np.asarray(groups[:-1])).sum()
+        )
+        correction = 0.0
     else:
         log_z0 = n_hidden * np.log(2.0) + np.logaddexp(0.0, eta).sum()
         correction = 0.0
@@ -243,15 +280,17 @@ def exact_log_partition(rbm):
     """Exact log-partition function ``log Z`` of a fitted RBM.
 
     Enumerates the ``2**n`` binary states of one layer, with the other layer
-    summed (Bernoulli) or integrated (Gaussian) out in closed form.
+    summed (Bernoulli units, softmax groups) or integrated (Gaussian) out in
+    closed form.
 
     Parameters
     ----------
-    rbm : BernoulliRBM or GaussianBernoulliRBM
+    rbm : BernoulliRBM, GaussianBernoulliRBM or CategoricalRBM
         A fitted RBM (``components_``, ``intercept_visible_``,
         ``intercept_hidden_``, and ``sigma_`` for Gaussian visible units).
-        A Bernoulli RBM's smaller layer, or a Gaussian RBM's hidden layer,
-        must have at most :data:`MAX_EXACT_UNITS` units.
+        A Bernoulli RBM's smaller layer, or the hidden layer of a Gaussian
+        or categorical RBM, must have at most :data:`MAX_EXACT_UNITS`
+        units.
 
     Returns
     -------
@@ -279,13 +318,14 @@ def ais_log_partition(
 
     Parameters
     ----------
-    rbm : BernoulliRBM or GaussianBernoulliRBM
+    rbm : BernoulliRBM, GaussianBernoulliRBM or CategoricalRBM
         A fitted RBM.
     X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
         Data defining the base model the chains start from: per-feature
         means (a base-rate model, Salakhutdinov & Murray 2008) for
         Bernoulli visible units, per-feature means and variances for
-        Gaussian ones. ``None`` starts from the uniform distribution
+        Gaussian ones, each feature's category frequencies for a
+        :class:`~skebm.CategoricalRBM`. ``None`` starts from the uniform distribution
         (Bernoulli) or the model's own visible term (Gaussian), which gives
         noisier estimates.
     n_chains : int, default=100
@@ -306,13 +346,13 @@ def ais_log_partition(
     """
     if isinstance(n_temperatures, (bool, np.bool_)):
         raise ValueError(f"n_temperatures must be an int, got {n_temperatures!r}.")
-    W, b, c, log_sigma = _rbm_arrays(rbm)
+    W, b, c, log_sigma, groups = _rbm_arrays(rbm)
     if X is not None:
         # the checks (shape, features, NaN, domain) rbm applies to its input;
         # the chains start from X's statistics in the model's dtype
         X = rbm._validate_X(X, reset=False)
         check_dtype_range(X, W.dtype, type(rbm).__name__)
-    eta, precision = _base_model(X, b, log_sigma)
+    eta, precision = _base_model(X, b, log_sigma, groups)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return _rbm_ais_log_partition(
         W,
@@ -324,4 +364,5 @@ def ais_log_partition(
         int(n_temperatures),
         seed,
         log_sigma,
+        groups,
     )

@@ -29,6 +29,9 @@ _FAST_PARAMS = {
     "BoltzmannMachine": dict(
         n_hidden=2, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
     ),
+    "CategoricalRBM": dict(
+        n_components=4, n_iter=3, n_ais_chains=16, n_ais_temperatures=50
+    ),
     # Gaussian first layer: the checks feed real values (the Bernoulli
     # default is checked in tests/test_dbn.py with the domain check off).
     "DBNClassifier": dict(

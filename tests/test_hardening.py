@@ -152,6 +152,7 @@ def _estimators():
         (BernoulliRBM(n_components=3, **fast), X_BIN, None),
         (GaussianBernoulliRBM(n_components=3, **fast), X_REAL, None),
         (BoltzmannMachine(n_hidden=1, **fast), X_BIN, None),
+        (skebm.CategoricalRBM(n_components=3, **fast), X_BIN, None),  # codes 0, 1
         (DeepBeliefNetwork((3, 2), **fast), X_BIN, None),
         (skebm.DeepBoltzmannMachine((3, 2), pretrain_n_iter=1, **fast), X_BIN, None),
         (DBNClassifier((3,), pretrain_n_iter=1, max_iter=3, random_state=0), X_BIN, Y),
@@ -189,7 +190,7 @@ def _bad_inputs(X):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(len(_estimators())))
 def test_failed_fit_leaves_a_fitted_estimator_exactly_as_it_was(index):
     estimator, X, y = _estimators()[index]
     args = () if y is None else (y,)

@@ -244,6 +244,7 @@ def _snapshot(value):
 # ------------------------------------------------------------ the estimators
 
 UNIT, BINARY, REAL = "[0, 1]", "{0, 1}", "real"
+CODES = "codes"  # category codes 0, 1, 2 (three categories per feature)
 
 _AIS = {"n_ais_chains": 16, "n_ais_temperatures": 50}
 _RBM = {"n_components": 3, "n_iter": 2, "random_state": 0, **_AIS}
@@ -261,6 +262,7 @@ _CONFIGS = {
     "BoltzmannMachine": [
         ("", {"n_hidden": 2, "n_iter": 2, "random_state": 0, **_AIS}, UNIT)
     ],
+    "CategoricalRBM": [("", {**_RBM, "min_categories": 3}, CODES)],
     "DBNClassifier": [
         ("", _DBNC, UNIT),
         ("nopretrain", {**_DBNC, "pretrain": False}, UNIT),
@@ -357,6 +359,8 @@ def _valid_X(domain, n_rows, n_features=N_FEATURES, seed=0):
     rng = np.random.RandomState(seed)
     if domain == REAL:
         return rng.randn(n_rows, n_features)
+    if domain == CODES:
+        return rng.randint(0, 3, size=(n_rows, n_features)).astype(np.float64)
     return (rng.rand(n_rows, n_features) < 0.5).astype(np.float64)
 
 
@@ -679,10 +683,26 @@ def _value_expect(X, setup, role):
         if _within_ulps_of_unit(X):  # issue 16: accepted as the bound
             return Expect(SUCCEED, words)
         return Expect(FAIL, words)
+    if setup.domain == CODES:
+        return _codes_expect(X, role)
     values = set(np.unique(X).tolist())
     binary, bipolar = values <= {0.0, 1.0}, values <= {-1.0, 1.0}
     valid = binary or (bipolar and role == FIT)
     return Expect(SUCCEED if valid else FAIL, ("binary", "bipolar"))
+
+
+def _codes_expect(X, role):
+    """Category codes: non-negative integers; after fit, below the fitted
+    3 categories; at fit, within the one-hot layer's size limit."""
+    from skebm._categorical_rbm import MAX_VISIBLE_UNITS
+
+    words = ("negative", "non-integer", "category", "categories")
+    if X.size == 0 or not ((X >= 0) & (X == np.floor(X))).all():
+        return Expect(FAIL, words)
+    if role != FIT:
+        return Expect(SUCCEED if X.max() < 3 else FAIL, words)
+    units = np.maximum(X.max(axis=0) + 1, 3).sum()
+    return Expect(SUCCEED if units <= MAX_VISIBLE_UNITS else FAIL, words)
 
 
 def _accepts_sparse(model):
@@ -1120,7 +1140,9 @@ def test_ais_log_partition_bad_X(fitted, setup, probe):
         # out of a Bernoulli domain: the base rates are clipped, so a finite
         # estimate is as good as an error
         expect = Expect(EITHER, expect.words)
-    if probe.kind in SPARSE_FORMATS or probe.kind == "none":
+    if probe.kind in SPARSE_FORMATS and not _accepts_sparse(rbm):
+        expect = Expect(FAIL, ("sparse",))  # CategoricalRBM: dense codes
+    elif probe.kind in SPARSE_FORMATS or probe.kind == "none":
         expect = Expect(SUCCEED)  # any sparse format; None is the default
     if probe.kind == "scalar":  # refused by its parameter check, by name
         expect = Expect(FAIL, ("'X' parameter",))

@@ -18,7 +18,9 @@ model ``p_A(v) ∝ exp(b_A·v)`` (W = 0, hidden biases 0) to the RBM through
 
     f_β(v) = (1 - β) b_A·v + β b·v + sum_j softplus(β (c_j + W_j·v)),
 
-with ``Z_0 = 2**n_hidden prod_i (1 + exp(b_A_i))``.  For Gaussian visible
+with ``Z_0 = 2**n_hidden prod_i (1 + exp(b_A_i))`` (softmax groups: the
+visible draws are categorical, and ``Z_0 = 2**n_hidden prod_g sum_{k in
+g} exp(b_A_k)``).  For Gaussian visible
 units the visible terms are quadratic, ``η_β·v' - λ_β ⊙ v'²/2`` with the
 natural parameters interpolated between a Gaussian base model ``(η_A, λ_A)``
 and the model's ``(a', 1)``; ``p_β(v' | h)`` is then Gaussian with precision
@@ -38,6 +40,7 @@ from ._layers import (
     gaussian_sample_,
     softplus_sum,
     summed_out_log_term,
+    visible_sample_,
 )
 from ._sync import run_threads, span
 
@@ -50,15 +53,34 @@ def _summed_out_term(pre, lin, gaussian):
     return acc
 
 
+@njit(inline="always")
+def _grouped_term(pre, lin, groups):
+    """``lin + sum_g log sum_{k in g} exp(pre[k])``: softmax groups summed
+    out (each group is one categorical variable)."""
+    acc = lin
+    for g in range(groups.shape[0] - 1):
+        lo, hi = groups[g], groups[g + 1]
+        m = pre[lo]
+        for k in range(lo + 1, hi):
+            m = max(m, pre[k])
+        total = 0.0
+        for k in range(lo, hi):
+            total += np.exp(pre[k] - m)
+        acc += m + np.log(total)
+    return acc
+
+
 @kernel
-def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
+def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian,
+                            large_groups):  # fmt: skip
     """``log Z`` of an RBM by enumerating the binary states of one layer.
 
     ``W_small`` has shape ``(n_small, n_large)``: for enumerating hidden units
     pass ``W`` (hidden × visible); for enumerating visible units pass ``Wᵀ``.
     ``large_gaussian``: the summed-out layer is unit-variance Gaussian
     (result then excludes its constants ``n_large·log√(2π) - |bias|²/2``).
-    Accumulates in float64.
+    ``large_groups`` (None, or int64 offsets): the summed-out layer is made
+    of softmax groups (``_layers.softmax_mean_``). Accumulates in float64.
     """
     n_small, n_large = W_small.shape
     pre = np.empty(n_large, np.float64)
@@ -67,7 +89,10 @@ def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
     lin = 0.0
     state = np.zeros(n_small, np.int8)
 
-    running_max = _summed_out_term(pre, lin, large_gaussian)
+    if large_groups is None:
+        running_max = _summed_out_term(pre, lin, large_gaussian)
+    else:
+        running_max = _grouped_term(pre, lin, large_groups)
     running_sum = 1.0
     n_states = 1 << n_small
     for t in range(1, n_states):
@@ -77,7 +102,10 @@ def log_partition_enumerate(W_small, small_bias, large_bias, large_gaussian):
         lin += sign * small_bias[j]
         for i in range(n_large):
             pre[i] += sign * W_small[j, i]
-        x = _summed_out_term(pre, lin, large_gaussian)
+        if large_groups is None:
+            x = _summed_out_term(pre, lin, large_gaussian)
+        else:
+            x = _grouped_term(pre, lin, large_groups)
         running_max, running_sum, _, _ = add_log_term(x, running_max, running_sum)
     return running_max + np.log(running_sum)
 
@@ -113,8 +141,11 @@ def rbm_ais(
     rng_state,
     gaussian,
     n_threads=1,
+    groups=None,
 ):
     """Run AIS with one chain per row of ``rng_state``; return log-weights.
+    ``groups`` (None, or int64 offsets): the visible units are softmax
+    groups, the base model independent categorical variables.
 
     Chains are independent, so they go in two fixed blocks (one when there
     is a single chain), each run by a thread through every temperature with
@@ -128,7 +159,7 @@ def rbm_ais(
         return log_w
     args = (
         W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state,
-        bool(gaussian), n_blocks, log_w,
+        bool(gaussian), groups, n_blocks, log_w,
     )  # fmt: skip
     run_threads(_rbm_ais_kernel, args, max(1, min(int(n_threads), n_blocks)))
     return log_w
@@ -144,6 +175,7 @@ def _rbm_ais_kernel(
     betas,
     rng_state,
     gaussian,
+    groups,
     n_blocks,
     log_w,
     tid,
@@ -155,15 +187,16 @@ def _rbm_ais_kernel(
         q0, q1 = span(n_chains, blk, n_blocks)
         block_log_w = _rbm_ais_block(
             W, vis_bias, hid_bias, base_eta, base_precision, betas,
-            rng_state[q0:q1], gaussian,
+            rng_state[q0:q1], gaussian, groups,
         )  # fmt: skip
         copy_1d(log_w[q0:q1], block_log_w)
 
 
 @helper
 def _rbm_ais_block(
-    W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian
-):
+    W, vis_bias, hid_bias, base_eta, base_precision, betas, rng_state, gaussian,
+    groups,
+):  # fmt: skip
     """AIS with one chain per row of ``rng_state``; returns the log-weights.
 
     ``betas`` increases from 0 to 1.  Bernoulli visible units: ``base_eta``
@@ -201,7 +234,7 @@ def _rbm_ais_block(
     if gaussian:
         gaussian_sample_(V, std, rng_state)
     else:
-        bernoulli_mean_sample_(V, rng_state)
+        visible_sample_(V, None, groups, rng_state)
 
     n_betas = betas.size
     for k in range(1, n_betas):
@@ -241,5 +274,5 @@ def _rbm_ais_block(
                 vis_input[i] = eta[i]
             fill_rows(V, vis_input)
             gemm(NO_TRANS, NO_TRANS, beta, H[:, :], W[:, :], 1.0, V[:, :])
-            bernoulli_mean_sample_(V, rng_state)
+            visible_sample_(V, None, groups, rng_state)
     return log_w

@@ -1,5 +1,6 @@
 """Whole-epoch contrastive-divergence training of RBMs (Bernoulli or
-Gaussian visible units, Bernoulli hidden units).
+Gaussian visible units, or softmax groups of Bernoulli units; Bernoulli
+hidden units).
 
 One call of :func:`rbm_epoch` runs every minibatch of an epoch, so
 Python only loops over epochs.  Per minibatch of ``B`` rows and ``C`` chains
@@ -98,6 +99,7 @@ def rbm_epoch(
     persistent=True,
     velocity=None,
     gaussian=None,
+    groups=None,
     tempering=None,
     n_blocks=1,
     n_threads=1,
@@ -119,6 +121,10 @@ def rbm_epoch(
         buffers, updated in place; needed (and used) only if momentum != 0.
     gaussian : None for Bernoulli visible units, else a
         :class:`GaussianVisible`.
+    groups : None, or for softmax visible groups (Bernoulli units of which
+        exactly one per group is on, ``_layers.softmax_sample_``) the int64
+        offsets ``groups[g]:groups[g + 1]`` of group ``g``. The gradients
+        are those of Bernoulli units; only the visible draw changes.
     tempering : None, or a :class:`~._tempering.Tempering` for parallel
         tempering (persistent chains only): the chains are then ``K`` times
         ``n_ladders`` rows, the ``beta = 1`` ones first.
@@ -160,10 +166,7 @@ def rbm_epoch(
     dense, csr = X if isinstance(X, tuple) else split_input(X)
     max_batch = int(np.diff(bounds).max()) if bounds.size > 1 else 0
     max_neg = chains[0].shape[0] if persistent else max_batch
-    if tempering is not None and (
-        not persistent or max_neg != tempering.row_betas.shape[0]
-    ):
-        raise ValueError("tempering needs persistent chains, K * n_ladders rows")
+    _check_visible_options(tempering, persistent, max_neg, groups, gaussian)
     rows = max_batch + max_neg
     gauss = learn = None
     if gaussian is not None:
@@ -203,11 +206,22 @@ def rbm_epoch(
         (float(learning_rate), float(momentum), float(weight_decay)),
         (int(n_gibbs_steps), bool(persistent), int(n_blocks)),
         None if tempering is None else tempering.kernel_state(),
+        groups,
     )
     run_threads(rbm_epoch_kernel, (state,), min(int(n_threads), int(n_blocks)))
     if tempering is not None:
         return tempering.acceptance((bounds.size - 1) * int(n_gibbs_steps))
     return None
+
+
+def _check_visible_options(tempering, persistent, max_neg, groups, gaussian):
+    """The combinations :func:`rbm_epoch` cannot run."""
+    if tempering is not None and (
+        not persistent or max_neg != tempering.row_betas.shape[0]
+    ):
+        raise ValueError("tempering needs persistent chains, K * n_ladders rows")
+    if groups is not None and (tempering is not None or gaussian is not None):
+        raise ValueError("softmax groups need Bernoulli units and no tempering")
 
 
 def split_input(X):
@@ -312,7 +326,7 @@ def _inverse_sigma(log_sigma, inv_sigma):
 def _run_block(phase, blk, n_blocks, batch, state):
     """Block ``blk`` of ``n_blocks`` of one phase of a minibatch."""
     X, csr, _, params, velocity, gauss, unit_std, learn, chains, scratch = state[:10]
-    hyper, plan, pt = state[10], state[11], state[12]
+    hyper, plan, pt, groups = state[10], state[11], state[12], state[13]
     W = params[0]
     n_hidden, n_visible = W.shape
     start, n_pos, n_neg, n_grad, inv_sigma = batch
@@ -344,7 +358,7 @@ def _run_block(phase, blk, n_blocks, batch, state):
         _visible_columns(chain, W, params[1], V[n_pos:n_all], v0, v1)
     elif phase == _VISIBLE_DRAW:
         draw_visible_(V[n_pos + q0 : n_pos + q1], chain[q0:q1], params[2], pt, q0,
-                      unit_std, rng_state[q0:q1])  # fmt: skip
+                      unit_std, groups, rng_state[q0:q1])  # fmt: skip
     elif phase == _SWAP:
         swap_(V[n_pos:n_all], pt, n_grad, blk, n_blocks, rng_state)
     elif phase == _HIDDEN_PRE:

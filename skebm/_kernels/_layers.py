@@ -194,21 +194,82 @@ def gaussian_sample_(mean, std, state):
 
 
 @kernel
-def visible_sample_(pre, unit_std, state):
+def visible_sample_(pre, unit_std, groups, state):
     """In place: visible pre-activations -> samples of a Bernoulli layer
-    (``unit_std`` None: numba compiles no Gaussian code then), or of a
-    unit-variance Gaussian layer in scaled coordinates (``unit_std`` ones)."""
-    if unit_std is None:
+    (``unit_std`` and ``groups`` None: numba compiles neither the Gaussian
+    nor the softmax code then), of a unit-variance Gaussian layer in scaled
+    coordinates (``unit_std`` ones), or of softmax groups (``groups``: the
+    int64 offsets of :func:`softmax_sample_`)."""
+    if groups is not None:
+        softmax_sample_(pre, groups, state)
+    elif unit_std is None:
         bernoulli_mean_sample_(pre, state)
     else:
         gaussian_sample_(pre, unit_std, state)
 
 
 @kernel
-def visible_mean_(pre, gaussian):
-    """In place: visible pre-activations -> conditional means."""
-    if not gaussian:
+def visible_mean_(pre, gaussian, groups):
+    """In place: visible pre-activations -> conditional means (softmax
+    probabilities with ``groups``)."""
+    if groups is not None:
+        softmax_mean_(pre, groups)
+    elif not gaussian:
         bernoulli_mean_(pre)
+
+
+@njit(inline="always")
+def _softmax_group_(row, lo, hi):
+    """In place: ``row[lo:hi]`` -> its softmax; returns nothing."""
+    m = row[lo]
+    for k in range(lo + 1, hi):
+        m = max(m, row[k])
+    total = 0.0
+    for k in range(lo, hi):
+        e = np.exp(float(row[k]) - float(m))
+        row[k] = e
+        total += e
+    for k in range(lo, hi):
+        row[k] = row[k] / total
+
+
+@kernel
+def softmax_mean_(pre, groups):
+    """In place: pre-activations -> probabilities of softmax groups: the
+    units ``groups[g]:groups[g + 1]`` of group ``g`` are one categorical
+    variable (exactly one of them is on), ``p(u_k = 1) = exp(a_k) /
+    sum_{k' in g} exp(a_k')``."""
+    for r in range(pre.shape[0]):
+        row = pre[r]
+        for g in range(groups.shape[0] - 1):
+            _softmax_group_(row, groups[g], groups[g + 1])
+
+
+@kernel
+def softmax_sample_(pre, groups, state):
+    """In place: pre-activations -> one-hot samples of softmax groups (see
+    :func:`softmax_mean_`): one uniform per group, inverted through the
+    group's cumulative probabilities; row ``r`` uses RNG row ``r``."""
+    for r in range(pre.shape[0]):
+        row = pre[r]
+        s0, s1, s2, s3 = load_row(state, r)
+        for g in range(groups.shape[0] - 1):
+            lo, hi = groups[g], groups[g + 1]
+            _softmax_group_(row, lo, hi)
+            x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            u = u64_to_unit(x)
+            chosen = hi - 1  # (a group of NaN stays one-hot: see the end check)
+            acc = 0.0
+            for k in range(lo, hi):
+                acc += row[k]
+                if row[k] > 0.0:
+                    chosen = k  # the last possible one if round-off
+                    if u < acc:  # leaves the cumulative sum below u
+                        break
+            for k in range(lo, hi):
+                row[k] = 0.0
+            row[chosen] = 1.0
+        store_row(state, r, s0, s1, s2, s3)
 
 
 @njit(inline="always")

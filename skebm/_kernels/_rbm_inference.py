@@ -78,11 +78,22 @@ _GIBBS_BLOCK = 128
 
 
 def rbm_gibbs(
-    V, W, vis_bias, hid_bias, rng_state, n_steps, gaussian, n_threads=1, clamp=None
+    V,
+    W,
+    vis_bias,
+    hid_bias,
+    rng_state,
+    n_steps,
+    gaussian,
+    n_threads=1,
+    clamp=None,
+    groups=None,
 ):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``
     (see :func:`_rbm_gibbs_block`); ``clamp`` (None, or a boolean array of
-    ``V``'s shape) marks the visible units held at their values in ``V``.
+    ``V``'s shape) marks the visible units held at their values in ``V``;
+    ``groups`` (None, or int64 offsets) makes the visible units softmax
+    groups (``_layers.softmax_sample_``).
 
     Rows go in fixed blocks of ``_GIBBS_BLOCK`` shared out to ``n_threads``
     threads; row ``r`` draws from generator row ``r``, so the samples do not
@@ -91,29 +102,34 @@ def rbm_gibbs(
     out = np.empty((V.shape[0], W.shape[1]), W.dtype)
     n_blocks = -(-V.shape[0] // _GIBBS_BLOCK)
     unit_std = np.ones(W.shape[1], W.dtype) if gaussian else None
-    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), unit_std, clamp, out)
+    args = (V, W, vis_bias, hid_bias, rng_state, int(n_steps), unit_std, clamp,
+            groups, out)  # fmt: skip
     run_threads(_rbm_gibbs_kernel, args, max(1, min(int(n_threads), n_blocks)))
     return out
 
 
 @kernel
-def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, unit_std, clamp, out, tid,
-                      n_threads, sync):  # fmt: skip
+def _rbm_gibbs_kernel(V, W, b, c, rng_state, n_steps, unit_std, clamp, groups, out,
+                      tid, n_threads, sync):  # fmt: skip
     n = V.shape[0]
     for start in range(tid * _GIBBS_BLOCK, n, n_threads * _GIBBS_BLOCK):
         stop = min(n, start + _GIBBS_BLOCK)
         rows, state = V[start:stop], rng_state[start:stop]
         if clamp is None:
-            samples = _rbm_gibbs_block(rows, W, b, c, state, n_steps, unit_std, None)
+            samples = _rbm_gibbs_block(
+                rows, W, b, c, state, n_steps, unit_std, None, groups
+            )
         else:
             samples = _rbm_gibbs_block(
-                rows, W, b, c, state, n_steps, unit_std, clamp[start:stop]
+                rows, W, b, c, state, n_steps, unit_std, clamp[start:stop], groups
             )
         copy_2d(out[start:stop], samples)
 
 
 @helper
-def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std, clamp):
+def _rbm_gibbs_block(
+    V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std, clamp, groups
+):
     """Run ``n_steps`` block-Gibbs steps v -> h -> v from each row of ``V``.
 
     Returns the last visible samples (dtype of ``W``): binary, or for
@@ -135,7 +151,7 @@ def _rbm_gibbs_block(V, W, vis_bias, hid_bias, rng_state, n_steps, unit_std, cla
         hidden_preactivation(v, W, hid_bias, h)
         bernoulli_mean_sample_(h, rng_state)
         visible_preactivation(h, W, vis_bias, v)
-        visible_sample_(v, unit_std, rng_state)
+        visible_sample_(v, unit_std, groups, rng_state)
         if clamp is not None:
             for r in range(n):
                 for c in range(n_visible):

@@ -164,11 +164,12 @@ def n_temperatures(pt):
 
 
 @helper(error_model="numpy")
-def draw_visible_(pre, hidden, hid_bias, pt, q0, unit_std, state):
+def draw_visible_(pre, hidden, hid_bias, pt, q0, unit_std, groups, state):
     """Chain rows ``q0:q0 + len(pre)``: visible pre-activations ->
-    samples, at each row's temperature with ``pt``."""
+    samples, at each row's temperature with ``pt`` (Bernoulli or Gaussian
+    units only: ``rbm_epoch`` refuses tempering with softmax ``groups``)."""
     if pt is None:
-        visible_sample_(pre, unit_std, state)
+        visible_sample_(pre, unit_std, groups, state)
     else:
         n = pre.shape[0]
         tempered_visible_draw_(pre, hidden, hid_bias, pt[1][q0 : q0 + n],

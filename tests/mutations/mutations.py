@@ -30,6 +30,7 @@ PT = ["tests/test_tempering.py"]
 CLAMPED = ["tests/test_sample_conditional.py"]
 MCMC = ["tests/test_sampling.py"]
 DENSITY = ["tests/test_energy_density.py"]
+CATEGORICAL = ["tests/test_categorical_rbm.py"]
 DBM = ["tests/test_dbm.py"]
 
 MUTATIONS = [
@@ -638,5 +639,38 @@ MUTATIONS = [
         new="_update(model, velocity, batch, chains, hyper)\n",
         why="chains at every temperature enter the gradient",
         tests=DBM,
+    ),
+    # ------------------------------------------- softmax visible groups
+    dict(
+        id="softmax-groups-drawn-as-bits",
+        file=K + "_layers.py",
+        old="    if groups is not None:\n        softmax_sample_(pre, groups, state)\n",
+        new="    if groups is not None:\n        bernoulli_mean_sample_(pre, state)\n",
+        why="softmax groups sampled as independent binary units",
+        tests=CATEGORICAL,
+    ),
+    dict(
+        id="softmax-draw-off-by-one",
+        file=K + "_layers.py",
+        old="                    if u < acc:  # leaves the cumulative sum below u\n",
+        new="                    if u < acc - row[k]:  # shifted inversion\n",
+        why="the inverse-CDF draw picks the category after the right one",
+        tests=CATEGORICAL,
+    ),
+    dict(
+        id="grouped-log-term-without-max",
+        file=K + "_ais.py",
+        old="        acc += m + np.log(total)\n",
+        new="        acc += np.log(total)\n",
+        why="a summed-out softmax group loses its log-sum-exp shift",
+        tests=CATEGORICAL,
+    ),
+    dict(
+        id="categorical-ais-base-as-bits",
+        file="skebm/partition.py",
+        old="np.logaddexp.reduceat(eta, np.asarray(groups[:-1])).sum()",
+        new="np.logaddexp(0.0, eta).sum()",
+        why="the AIS base of softmax groups normalised as independent bits",
+        tests=CATEGORICAL,
     ),
 ]
