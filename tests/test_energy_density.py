@@ -242,15 +242,15 @@ def test_partial_fit_continues_and_early_stopping_keeps_the_best_epoch():
         clone(model).fit(X).set_params(hidden_layer_sizes=(3,)).partial_fit(X)
 
 
-def test_auto_epochs_about_3000_updates_and_fewer_on_small_tables():
-    # about 3000 updates within [10, 300] epochs ...
-    assert auto_epochs(1000, 2, 100) == 300  # 10 batches: 300 epochs
+def test_auto_epochs_about_5000_updates_and_fewer_on_small_tables():
+    # about 5000 updates within [10, 500] epochs ...
+    assert auto_epochs(1000, 2, 100) == 500  # 10 batches: 500 epochs
+    assert auto_epochs(2000, 2, 100) == 250
     assert auto_epochs(200_000, 2, 100) == 10  # 2000 batches: the floor
-    assert auto_epochs(30_000, 2, 100) == 10
     assert auto_epochs(100_000, 200, 100) == 10
     # ... but at most 150 with fewer than 100 rows per feature
     assert auto_epochs(199, 2, 100) == 150  # 99.5 rows per feature
-    assert auto_epochs(200, 2, 100) == 300  # 100: the cap is 300 again
+    assert auto_epochs(200, 2, 100) == 500  # 100: the cap is 500 again
     assert auto_epochs(124, 13, 100) == 150
     # fit follows the rule: 40 rows, 2 features, one batch per epoch
     X = moons(40)
