@@ -12,7 +12,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.impute import MissingIndicator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
@@ -29,6 +29,16 @@ def auto_rounds(n_samples, batch_size):
     n_batches = -(-int(n_samples) // max(int(batch_size), 1))
     rounds = -(-_AUTO_UPDATES // max(n_batches, 1))
     return int(min(max(rounds, _AUTO_MIN_ROUNDS), _AUTO_MAX_ROUNDS))
+
+
+def _most_frequent(X, missing):
+    """The most frequent observed value of each column (the smallest on
+    ties), as float64."""
+    out = np.empty(X.shape[1])
+    for j in range(X.shape[1]):
+        values, counts = np.unique(X[~missing[:, j], j], return_counts=True)
+        out[j] = values[np.argmax(counts)]
+    return out
 
 
 def _is_nan_marker(value):
@@ -64,10 +74,14 @@ class EnergyImputer(
     estimator : estimator object, default=None
         A skebm energy model with ``fit``, ``reconstruct`` and
         ``sample_conditional``: :class:`BernoulliRBM`,
-        :class:`GaussianBernoulliRBM`, :class:`DeepBeliefNetwork` or
-        :class:`BoltzmannMachine`. It gets the data as they are (scale them
-        first if the model needs it). ``None`` (default) chooses by the
-        observed training values: if they all lie in [0, 1], a
+        :class:`GaussianBernoulliRBM`, :class:`CategoricalRBM`,
+        :class:`DeepBeliefNetwork` or :class:`BoltzmannMachine`. It gets
+        the data as they are (scale them first if the model needs it); a
+        model of category codes (``CategoricalRBM``, tagged
+        ``input_tags.categorical``) gets its missing entries started at
+        each feature's most frequent code instead of its mean. ``None``
+        (default) chooses by the observed training values: if they all lie
+        in [0, 1], a
         :class:`BernoulliRBM` with 256 hidden units and learning rate 0.05;
         otherwise a :class:`GaussianBernoulliRBM` with 64 hidden units and
         learned variances (``learn_sigma=True``) on the features
@@ -109,8 +123,9 @@ class EnergyImputer(
     estimator_ : estimator object
         The model fitted in the last round.
     statistics_ : ndarray of shape (n_features,)
-        Mean of the observed training values of each feature: the starting
-        value of a missing entry.
+        Mean of the observed training values of each feature (for a model
+        of category codes, the most frequent one, the smallest on ties):
+        the starting value of a missing entry.
     random_state_ : RandomState instance
         The generator of the training draws, continued by the draws of
         :meth:`transform` when ``sample_posterior=True``.
@@ -266,6 +281,11 @@ class EnergyImputer(
             )
         observed = np.where(missing, np.nan, X)
         self.statistics_ = np.nanmean(observed, axis=0)
+        if (
+            self.estimator is not None
+            and get_tags(self.estimator).input_tags.categorical
+        ):
+            self.statistics_ = _most_frequent(X, missing)
         binary = in_unit_interval(X[~missing])
         self._mean = self._scale = None  # the default Gaussian model's scaling
         if self.estimator is None and not binary:

@@ -315,3 +315,21 @@ def test_huge_codes_and_min_categories_are_refused_before_allocating():
         with pytest.raises(ValueError, match="at most 1048576"):
             model.fit(data)
         assert not hasattr(model, "n_categories_")
+
+
+def test_energy_imputer_fills_a_missing_category_from_the_others():
+    from skebm import EnergyImputer
+
+    X = dependent_codes(600)
+    rng = np.random.RandomState(1)
+    holes = rng.rand(len(X)) < 0.3
+    X_missing = X.copy()
+    X_missing[holes, 1] = np.nan  # feature 1 = (feature 0 == 2)
+    imputer = EnergyImputer(CategoricalRBM(**FAST), max_iter=5, random_state=0)
+    filled = imputer.fit_transform(X_missing)
+    # started at the most frequent code (0), not at the mean (0.33 ...)
+    assert imputer.statistics_[1] == 0.0
+    assert set(np.unique(filled)) <= {0.0, 1.0, 2.0, 3.0}
+    accuracy = np.mean(filled[holes, 1] == X[holes, 1])
+    assert accuracy > 0.95  # the most frequent code alone: about 2/3
+    np.testing.assert_array_equal(filled[~holes], X[~holes])
