@@ -28,7 +28,8 @@ import time
 import numpy as np
 
 from skebm import HopfieldNetwork, ModernHopfieldNetwork
-from skebm._kernels._hopfield import TIE_RTOL, async_sweep_orders, probe_states
+from skebm._kernels._hopfield import TIE_RTOL, async_sweep_orders
+from skebm._kernels._rng import probe_states
 
 
 def bipolar(rng, n, d):
