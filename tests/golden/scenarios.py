@@ -528,6 +528,54 @@ def gaussian_early_stopping_ais(out):
     out.add("transform", est.transform(X[:20]))
 
 
+# ----------------------------------------------------------- CategoricalRBM
+def random_codes(seed, n, sizes):
+    """Category codes (float64) of features with ``sizes`` categories;
+    feature ``j`` repeats feature ``j - 1`` (modulo its size) in about half
+    the rows, so the features depend on each other."""
+    rng = np.random.RandomState(seed)
+    X = np.stack([rng.randint(0, k, n) for k in sizes], axis=1)
+    copy = rng.uniform(size=(n, len(sizes))) < 0.5
+    for j in range(1, len(sizes)):
+        X[:, j] = np.where(copy[:, j], X[:, j - 1] % sizes[j], X[:, j])
+    return X.astype(np.float64)
+
+
+@scenario
+def categorical_default(out):
+    """Softmax visible groups: default PCD-1 at a small size, exact log Z;
+    transform/free_energy/score_samples; sampling, gibbs, reconstruct and
+    sample_conditional (codes); partial_fit; then CD-3 with momentum and
+    log Z by AIS."""
+    from skebm import CategoricalRBM
+
+    sizes = (3, 2, 4, 5, 3)
+    X = random_codes(0, 300, sizes)
+    est = CategoricalRBM(n_components=12, n_iter=3, random_state=0).fit(X)
+    _rbm_state(out, est)
+    out.add("n_categories_", est.n_categories_)
+    out.add("transform", est.transform(X))
+    out.add("free_energy", est.free_energy(X))
+    out.add("score_samples", est.score_samples(X[:100]))
+    _log_z(out, est)
+    out.add("sample", est.sample(150, n_steps=30, random_state=1), discrete=True)
+    out.add("gibbs_1", est.gibbs(X[:20]), discrete=True)
+    out.add("gibbs_2", est.gibbs(X[:20]), discrete=True)
+    clamp = np.arange(X[:40].size).reshape(40, -1) % 3 > 0
+    out.add("reconstruct", est.reconstruct(X[:40], n_steps=3, clamp=clamp),
+            discrete=True)  # fmt: skip
+    out.add("sample_conditional",
+            est.sample_conditional(X[:40], clamp, n_steps=10, random_state=2),
+            discrete=True)  # fmt: skip
+    est.partial_fit(X[:150])
+    _rbm_state(out, est, "partial_fit.")
+    cd = CategoricalRBM(n_components=24, n_iter=2, k=3, persistent=False,
+                        momentum=0.5, log_partition="ais", n_ais_chains=20,
+                        n_ais_temperatures=50, random_state=3).fit(X)  # fmt: skip
+    _rbm_state(out, cd, "cd3.")
+    _log_z(out, cd, "cd3.")
+
+
 # -------------------------------------------------------- DeepBeliefNetwork
 def _dbn_state(out, dbn, prefix=""):
     for i, rbm in enumerate(dbn.rbms_):
