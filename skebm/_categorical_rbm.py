@@ -322,6 +322,38 @@ default=None
         return out
 
     # ---------------------------------------------------------- inference
+    def transform(self, X):
+        """Hidden-unit activation probabilities ``p(h = 1 | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Category codes (dense).
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            Latent representations of the rows.
+        """
+        return super().transform(X)
+
+    def free_energy(self, X):
+        """Free energy ``F(x)``, with ``p(x) = exp(-F(x)) / Z``: minus the
+        visible biases of the rows' categories minus ``sum_j softplus(c_j +
+        sum_f W[j, (f, x_f)])``. Cheap: no partition function needed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Category codes (dense).
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            Free energy of each row, in nats (float64).
+        """
+        return super().free_energy(X)
+
     @blas_pinned
     def sample(self, n_samples=1, *, n_steps=200, random_state=None):
         """Draw rows from the model by block Gibbs sampling.
