@@ -375,19 +375,18 @@ default=None
         X : ndarray of shape (n_samples, n_features_in_)
             Category codes (float64).
         """
-        from ._kernels._layers import softmax_sample_
-        from ._kernels._rng import seed_state
+        return super().sample(n_samples, n_steps=n_steps, random_state=random_state)
 
-        check_is_fitted(self)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        n_steps = check_positive_int(n_steps, "n_steps")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state
-        )
-        state = seed_state(draw_seed(rng), n_samples)
+    def _chain_starts(self, n_samples, state):
+        """Each chain starts from categories drawn uniformly."""
+        from ._kernels._layers import softmax_sample_
+
         v0 = np.zeros((n_samples, self.components_.shape[1]))
         softmax_sample_(v0, self._groups(), state)
-        return self._decode(self._gibbs_chains(v0, state, n_steps))
+        return v0
+
+    def _from_visible(self, V):
+        return self._decode(V)
 
     @blas_pinned
     def gibbs(self, v):
@@ -403,7 +402,7 @@ default=None
         v_new : ndarray of shape (n_samples, n_features_in_)
             Category codes after one Gibbs step (float64).
         """
-        return self._decode(self._one_gibbs_step(v))
+        return self._one_gibbs_step(v)
 
     def _clamped_units(self, clamp, codes):
         """``clamp`` on the codes, checked, and spread over their units."""

@@ -16,6 +16,7 @@ from ._log_z import enumeration_is_cheap
 from .partition import (
     MAX_EXACT_UNITS,
     _base_model,
+    _enumerated_sizes,
     _rbm_ais_log_partition,
     _rbm_exact_log_partition,
 )
@@ -61,15 +62,10 @@ class HeldOutTracker:
         return float(-free.mean() - self._log_partition(W, b, c, log_sigma))
 
     def _log_partition(self, W, b, c, log_sigma):
-        n_hidden, n_visible = W.shape
+        n_small, n_large = _enumerated_sizes(W.shape, self.gaussian, self.groups)
         if self.gaussian:
-            n_small, n_large = n_hidden, n_visible
             a = (b * np.exp(log_sigma)).astype(W.dtype)  # data units
-        elif self.groups is not None:
-            n_small, n_large = n_hidden, n_visible
-            a, log_sigma = b, None
         else:
-            n_small, n_large = min(W.shape), max(W.shape)
             a, log_sigma = b, None
         if n_small <= MAX_EXACT_UNITS and enumeration_is_cheap(
             n_small, n_large, TRACK_EXACT_COST

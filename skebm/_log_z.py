@@ -19,6 +19,7 @@ from .partition import (
     _ais_schedule,
     _base_model,
     _base_rate_bias,
+    _enumerated_sizes,
     _rbm_ais_log_partition,
     _rbm_exact_log_partition,
 )
@@ -89,10 +90,7 @@ def rbm_log_partition_plan(model, X, W, b, log_sigma):
     gaussian = log_sigma is not None
     groups = model._groups()
     n_hidden, n_visible = W.shape
-    if gaussian or groups is not None:  # only the hidden layer is enumerated
-        n_small, n_large = n_hidden, n_visible
-    else:
-        n_small, n_large = min(W.shape), max(W.shape)
+    n_small, n_large = _enumerated_sizes(W.shape, gaussian, groups)
     exact_possible = n_small <= MAX_EXACT_UNITS
     if mode == "exact" and not exact_possible:
         layer = "hidden layer" if gaussian or groups is not None else "layer"

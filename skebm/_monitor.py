@@ -10,6 +10,8 @@ from ._base import numpy_seed
 
 #: Rows of the training data used for the monitoring quantities.
 MONITOR_ROWS = 256
+#: Softmax groups: alternative rows of a chunk of the pseudo-likelihood.
+_ALTERNATIVES = 4096
 
 
 def monitor_rows(n_samples):
@@ -37,10 +39,9 @@ class RBMMonitor:
         self.gaussian, self.groups = gaussian, groups
         self.V = np.ascontiguousarray(V, dtype=dtype)
         if gaussian:
-            self.V_flip = self.V
-            return
+            return  # no flip exists
         if groups is not None:
-            self._group_alternatives(seed, dtype)
+            self._chosen_groups(seed)
             return
         flip = np.random.RandomState(numpy_seed(seed)).randint(
             0, X.shape[1], V.shape[0]
@@ -50,31 +51,36 @@ class RBMMonitor:
         V_flip[idx, flip] = 1 - V_flip[idx, flip]
         self.V_flip = np.ascontiguousarray(V_flip, dtype=dtype)
 
-    def _group_alternatives(self, seed, dtype):
-        """One group per row (fixed by the seed): its ``(lo, hi)`` units and
-        the row's own unit in it (``observed``)."""
+    def _chosen_groups(self, seed):
+        """One group per row (fixed by the seed): ``chosen``, its ``(lo,
+        hi)`` units and the row's own unit in it (``observed``)."""
         groups = self.groups
         rng = np.random.RandomState(numpy_seed(seed))
-        chosen = rng.randint(0, groups.size - 1, self.V.shape[0])
-        self.lo, self.hi = groups[chosen], groups[chosen + 1]
-        self.observed = np.array(
-            [lo + np.argmax(v[lo:hi]) for v, lo, hi in zip(self.V, self.lo, self.hi)]
-        )
-        self.V_flip = self.V
+        self.chosen = rng.randint(0, groups.size - 1, self.V.shape[0])
+        self.lo, self.hi = groups[self.chosen], groups[self.chosen + 1]
+        column = np.arange(self.V.shape[1])
+        inside = (column >= self.lo[:, None]) & (column < self.hi[:, None])
+        self.observed = np.argmax(inside & (self.V > 0), axis=1)
 
     def _group_pseudo_log_likelihood(self, V, W, b, c):
         """``n_groups * mean log p(v_g | v_-g)``: the free energies of a
         row's alternatives differ only through its group's units, so each
-        costs one column swap of the hidden input (memory: categories x
-        hidden units per row, never a one-hot row per alternative)."""
+        costs one column swap of the hidden input. Rows go by their chosen
+        group, in chunks of at most ``_ALTERNATIVES`` alternative rows of
+        hidden inputs (never a one-hot row per alternative)."""
         pre = V @ W.T + c  # (rows, hidden)
         base = V @ b
         total = 0.0
-        for r in range(V.shape[0]):
-            lo, hi, k = self.lo[r], self.hi[r], self.observed[r]
-            alt = pre[r] - W[:, k] + W[:, lo:hi].T  # (categories, hidden)
-            neg = base[r] - b[k] + b[lo:hi] + np.logaddexp(0.0, alt).sum(axis=1)
-            total += neg[k - lo] - logsumexp(neg)
+        for g in np.unique(self.chosen):
+            lo, hi = self.groups[g], self.groups[g + 1]
+            rows = np.flatnonzero(self.chosen == g)
+            step = max(1, _ALTERNATIVES // (hi - lo))
+            for r in np.array_split(rows, -(-rows.size // step)):
+                k = self.observed[r]
+                alt = (pre[r] - W[:, k].T)[:, None, :] + W[:, lo:hi].T[None]
+                neg = (base[r] - b[k])[:, None] + b[lo:hi]
+                neg += np.logaddexp(0.0, alt).sum(axis=2)
+                total += np.sum(neg[np.arange(r.size), k - lo] - logsumexp(neg, axis=1))
         return float((self.groups.size - 1) * total / V.shape[0])
 
     def _pseudo_log_likelihood(self, V, W, b, c):

@@ -475,7 +475,6 @@ class _BaseRBM(
         X : ndarray of shape (n_samples, n_features)
             Samples (dtype of ``components_``).
         """
-        from ._kernels._layers import gaussian_sample_, random_binary
         from ._kernels._rng import seed_state
 
         check_is_fitted(self)
@@ -486,13 +485,25 @@ class _BaseRBM(
             self.random_state if random_state is None else random_state
         )
         state = seed_state(draw_seed(rng), n_samples)
+        v0 = self._chain_starts(int(n_samples), state)
+        return self._from_visible(self._gibbs_chains(v0, state, n_steps))
+
+    def _chain_starts(self, n_samples, state):
+        """Visible rows the sampling chains start from (scaled), drawn with
+        ``state``: fair coin flips, or ``N(a / sigma, 1)``."""
+        from ._kernels._layers import gaussian_sample_, random_binary
+
         W = self.components_
         if self._gaussian:
-            v0 = np.tile(self._scaled_visible_bias(), (int(n_samples), 1))
+            v0 = np.tile(self._scaled_visible_bias(), (n_samples, 1))
             gaussian_sample_(v0, np.ones(W.shape[1], W.dtype), state)
-        else:
-            v0 = random_binary(int(n_samples), W.shape[1], W[:1, :1], state)
-        return self._gibbs_chains(v0, state, n_steps)
+            return v0
+        return random_binary(n_samples, W.shape[1], W[:1, :1], state)
+
+    def _from_visible(self, V):
+        """Visible samples -> what ``sample`` and ``gibbs`` return (a hook:
+        :class:`~skebm.CategoricalRBM` decodes its one-hot groups)."""
+        return V
 
     def _one_gibbs_step(self, v):
         from ._kernels._rng import seed_state
@@ -504,7 +515,7 @@ class _BaseRBM(
         v = v.toarray() if sp.issparse(v) else v
         v = np.ascontiguousarray(v, dtype=self.components_.dtype)
         state = seed_state(draw_seed(self.random_state_), v.shape[0])
-        return self._gibbs_chains(v, state, 1)
+        return self._from_visible(self._gibbs_chains(v, state, 1))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

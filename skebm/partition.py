@@ -45,6 +45,17 @@ def _rbm_arrays(rbm):
     return W, b, c, log_sigma, groups
 
 
+def _enumerated_sizes(shape, gaussian, groups):
+    """``(n_small, n_large)``: the size of the layer an RBM of weights'
+    ``shape`` (hidden, visible) enumerates for ``log Z``, and of the one it
+    sums out. Only the hidden layer for Gaussian units or softmax groups;
+    otherwise the smaller one."""
+    n_hidden, n_visible = shape
+    if gaussian or groups is not None:
+        return n_hidden, n_visible
+    return min(shape), max(shape)
+
+
 def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None, groups=None):
     """Exact log Z of an RBM from its arrays (float64 result).
 
@@ -63,7 +74,7 @@ def _rbm_exact_log_partition(W, vis_bias, hid_bias, log_sigma=None, groups=None)
     n_hidden, n_visible = W.shape
     gaussian = log_sigma is not None
     hidden_only = gaussian or groups is not None
-    n_small = n_hidden if hidden_only else min(n_hidden, n_visible)
+    n_small, _ = _enumerated_sizes(W.shape, gaussian, groups)
     if n_small > MAX_EXACT_UNITS:
         kind = "Gaussian visible units" if gaussian else "softmax groups"
         what = (

@@ -46,7 +46,7 @@ from numba import njit
 from ._arrays import copy_1d
 from ._blas import NO_TRANS, TRANS, gemm
 from ._jit import kernel
-from ._layers import sigmoid
+from ._layers import sigmoid, softmax_segment_
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads
 
@@ -459,15 +459,7 @@ def _same_units(changed, previous, n_changed):
 @njit(inline="always")
 def _softmax_rows_(A):
     for r in range(A.shape[0]):
-        top = A[r, 0]
-        for c in range(1, A.shape[1]):
-            top = max(top, A[r, c])
-        total = 0.0
-        for c in range(A.shape[1]):
-            A[r, c] = np.exp(A[r, c] - top)
-            total += A[r, c]
-        for c in range(A.shape[1]):
-            A[r, c] /= total
+        softmax_segment_(A[r], 0, A.shape[1])
 
 
 @kernel

@@ -219,18 +219,19 @@ def visible_mean_(pre, gaussian, groups):
 
 
 @njit(inline="always")
-def _softmax_group_(row, lo, hi):
-    """In place: ``row[lo:hi]`` -> its softmax; returns nothing."""
-    m = row[lo]
+def softmax_segment_(row, lo, hi):
+    """In place: ``row[lo:hi]`` -> its softmax (in the row's dtype). Used by
+    the softmax groups here and by the modern Hopfield network's
+    attention."""
+    top = row[lo]
     for k in range(lo + 1, hi):
-        m = max(m, row[k])
+        top = max(top, row[k])
     total = 0.0
     for k in range(lo, hi):
-        e = np.exp(float(row[k]) - float(m))
-        row[k] = e
-        total += e
+        row[k] = np.exp(row[k] - top)
+        total += row[k]
     for k in range(lo, hi):
-        row[k] = row[k] / total
+        row[k] /= total
 
 
 @kernel
@@ -242,7 +243,7 @@ def softmax_mean_(pre, groups):
     for r in range(pre.shape[0]):
         row = pre[r]
         for g in range(groups.shape[0] - 1):
-            _softmax_group_(row, groups[g], groups[g + 1])
+            softmax_segment_(row, groups[g], groups[g + 1])
 
 
 @kernel
@@ -255,7 +256,7 @@ def softmax_sample_(pre, groups, state):
         s0, s1, s2, s3 = load_row(state, r)
         for g in range(groups.shape[0] - 1):
             lo, hi = groups[g], groups[g + 1]
-            _softmax_group_(row, lo, hi)
+            softmax_segment_(row, lo, hi)
             x, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             u = u64_to_unit(x)
             chosen = hi - 1  # (a group of NaN stays one-hot: see the end check)

@@ -258,8 +258,8 @@ MUTATIONS = [
     dict(
         id="rbm-sample-ignores-n-steps",
         file="skebm/_rbm_base.py",
-        old="        return self._gibbs_chains(v0, state, n_steps)\n",
-        new="        return self._gibbs_chains(v0, state, 1)\n",
+        old="self._from_visible(self._gibbs_chains(v0, state, n_steps))\n",
+        new="self._from_visible(self._gibbs_chains(v0, state, 1))\n",
         why="BernoulliRBM.sample ignores n_steps (one Gibbs step)",
         tests=RBM_STATS,
     ),
