@@ -284,7 +284,7 @@ def rbm_epoch_kernel(state, tid, n_threads, sync):
                 return
 
 
-@njit(inline="always")
+@helper(error_model="numpy")
 def _minibatch_program(n_steps, persistent, swaps):
     """The phases of one minibatch, in order. (An array, not constants in
     the code: numba compiles a function once per literal argument, so
@@ -463,7 +463,7 @@ def _visible_gradients(V, H, params, learn, n_pos, n_neg, vis_grad, v0, v1):
             grad[k] -= row[k] * neg_scale
 
 
-@njit(inline="always")
+@helper(error_model="numpy")
 def _hidden_gradient(H, n_pos, n_neg, hid_grad, h0, h1):
     """Columns ``h0:h1`` of the hidden-bias gradient; the rows of ``H`` are
     scaled (by ``1/B`` and ``-1/C``) so one product gives the ``W``
@@ -518,14 +518,14 @@ def _update(params, velocity, gauss, learn, V, H, scratch, hyper, h0, h1, v0, v1
             )  # fmt: skip
 
 
-@njit(inline="always")
+@helper(error_model="numpy")
 def _add_scaled(x, scale, g):
     """``x += scale * g`` (segments from 0, see :func:`_visible_gradients`)."""
     for k in range(x.shape[0]):
         x[k] += scale * g[k]
 
 
-@njit(inline="always")
+@helper(error_model="numpy")
 def _momentum_step(x, velocity, momentum, learning_rate, g):
     """``Δ ← m Δ + lr g``, ``x ← x + Δ`` on segments."""
     for k in range(x.shape[0]):

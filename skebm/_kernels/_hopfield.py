@@ -41,11 +41,10 @@ each unit update also draws one uniform.
 """
 
 import numpy as np
-from numba import njit
 
 from ._arrays import copy_1d
 from ._blas import NO_TRANS, TRANS, gemm
-from ._jit import kernel
+from ._jit import helper, kernel
 from ._layers import sigmoid, softmax_segment_
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
 from ._sync import run_threads
@@ -60,7 +59,7 @@ TIE_RTOL = 1e-10
 _PROBE_BLOCK = 256
 
 
-@njit(inline="always")
+@helper
 def _shuffle(order, s0, s1, s2, s3):
     """Fisher-Yates shuffle of ``order`` in place; returns the RNG state."""
     for i in range(order.shape[0] - 1, 0, -1):
@@ -159,7 +158,7 @@ def pseudoinverse_weights(S):
 
 
 # ---------------------------------------------------------------- recall
-@njit(inline="always")
+@helper
 def _sign_or_keep(h, s, tol):
     if h > tol:
         return 1.0
@@ -168,7 +167,7 @@ def _sign_or_keep(h, s, tol):
     return s
 
 
-@njit(inline="always")
+@helper
 def _unit_update(h_i, s_i, stochastic, beta2, tol, s0, s1, s2, s3):
     """A unit's next state: Glauber draw (``stochastic``, one uniform) or
     the sign of its field (a tie keeps ``s_i``); returns it and the RNG."""
@@ -179,7 +178,7 @@ def _unit_update(h_i, s_i, stochastic, beta2, tol, s0, s1, s2, s3):
     return _sign_or_keep(h_i, s_i, tol), s0, s1, s2, s3
 
 
-@njit(inline="always")
+@helper
 def _is_fixed_point(s, h, tol):
     """No unit would flip: every field agrees with its unit or is a tie."""
     for i in range(s.shape[0]):
@@ -188,7 +187,7 @@ def _is_fixed_point(s, h, tol):
     return True
 
 
-@njit(inline="always")
+@helper
 def _add_row(h, W, i, scale):
     """``h += scale * W[i]`` (``scale`` of the fields' dtype: ±2)."""
     for j in range(h.shape[0]):
@@ -327,7 +326,7 @@ def counts_match(W, K):
     return True
 
 
-@njit(inline="always")
+@helper
 def _initial_fields(W, factor, unit, integer, S, H, F, M):
     """Fields of the probes ``S`` in units of ``1 / unit``, into ``F``:
     ``S W`` (``W`` symmetric), or with a low-rank ``factor`` P (counts
@@ -384,7 +383,7 @@ def hopfield_recall_kernel(model, probes, dynamics, tid, n_threads, sync):
                           scratch)  # fmt: skip
 
 
-@njit(inline="always")
+@helper
 def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     """Run the dynamics of probe ``r`` (fields ``h``) to its end."""
     S, rng_state, n_iter, converged = probes
@@ -447,7 +446,7 @@ def _recall_probe(r, h, rows, probes, dynamics, unit, tol, scratch):
     store_row(rng_state, r, s0, s1, s2, s3)
 
 
-@njit(inline="always")
+@helper
 def _same_units(changed, previous, n_changed):
     for c in range(n_changed):
         if changed[c] != previous[c]:
@@ -456,7 +455,7 @@ def _same_units(changed, previous, n_changed):
 
 
 # ------------------------------------------------------ modern Hopfield
-@njit(inline="always")
+@helper
 def _softmax_rows_(A):
     for r in range(A.shape[0]):
         softmax_segment_(A[r], 0, A.shape[1])
