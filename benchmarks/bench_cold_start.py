@@ -9,7 +9,9 @@ install:
   data (scikit-learn's ``BernoulliRBM`` timed in the same process, as the
   peer that compiles nothing);
 - ``demo``: the "kernels ready" step of ``python -m skebm`` (tiny fits of
-  every model the demo uses).
+  every model the demo uses), as the demo runs it (two processes compiling
+  side by side, see ``skebm.__main__._compile_kernels``) and in one
+  process (whose compile events show where all the compile work goes).
 
 For each it prints the wall times and where the compilation went: numba's
 compile events per jitted function, with the time spent in the function
@@ -53,8 +55,10 @@ if sys.argv[1] == "rbm":
     times["scikit-learn fit+transform+score_samples"] = time.perf_counter() - t
 else:
     from skebm.__main__ import _compile_kernels
-    t = time.perf_counter(); _compile_kernels()
-    times["kernels ready"] = time.perf_counter() - t
+    parallel = sys.argv[1] == "demo"
+    t = time.perf_counter(); _compile_kernels(parallel=parallel)
+    label = "two processes" if parallel else "one process"
+    times[f"kernels ready ({label})"] = time.perf_counter() - t
 stack, exclusive, inclusive, count = [], {}, {}, {}
 for ts, ev in buffer:
     name = ev.data["dispatcher"].py_func.__qualname__
@@ -105,6 +109,7 @@ def report(what, result, top):
     print(
         f"  compiled: {len(count)} functions, {sum(count.values())} "
         f"specialisations, {sum(exclusive.values()):.2f} s in all"
+        + (" (this process; the other's are not recorded)" if what == "demo" else "")
     )
     print(f"  {'exclusive':>10s} {'inclusive':>10s} {'n':>3s}  function")
     for name in sorted(exclusive, key=exclusive.get, reverse=True)[:top]:
@@ -118,9 +123,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--only", choices=["rbm", "demo"])
+    parser.add_argument("--only", choices=["rbm", "demo", "demo-serial"])
     args = parser.parse_args(argv)
-    for what in [args.only] if args.only else ["rbm", "demo"]:
+    for what in [args.only] if args.only else ["rbm", "demo", "demo-serial"]:
         runs = [measure(what) for _ in range(args.repeats)]
         # the run with the least total compile time: the others were slowed
         # by whatever else the machine was doing
