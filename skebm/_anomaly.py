@@ -11,6 +11,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import (
@@ -24,13 +25,37 @@ from ._base import _MeanScoreMixin, _NoBoolParamsMixin, atomic_fit
 from ._validation import WARN_NON_BINARY
 
 
-def _ranking_scores(estimator, X):
+def _unnormalised_parts(estimator):
+    """``(head, model)`` when ``estimator`` (or the last step of a Pipeline,
+    ``head`` being the steps before it) scores rows as ``-E(x) - log Z``
+    with ``log Z`` estimated lazily (skebm's density models), so that
+    scores up to that constant need no ``log Z``; else None."""
+    head, model = None, estimator
+    if isinstance(estimator, Pipeline):
+        head, model = estimator[:-1], estimator.steps[-1][1]
+    # (not for a subclass that scores in its own way)
+    scorer = getattr(type(model), "score_samples", None)
+    if hasattr(model, "_unnormalised_score_samples") and getattr(
+        scorer, "__module__", ""
+    ).startswith("skebm."):
+        return head, model
+    return None
+
+
+def _ranking_scores(estimator, X, *, normalised=True):
     """``estimator.score_samples(X)`` as float64, used as a ranking: a
     Bernoulli model scoring grey data does not warn that its scores are not
-    log-probabilities here."""
+    log-probabilities here. ``normalised=False``: for skebm's density
+    models (:func:`_unnormalised_parts`), the scores plus ``log Z``, which
+    is then not estimated."""
     token = WARN_NON_BINARY.set(False)
     try:
-        return np.asarray(estimator.score_samples(X), dtype=np.float64)
+        parts = None if normalised else _unnormalised_parts(estimator)
+        if parts is None:
+            return np.asarray(estimator.score_samples(X), dtype=np.float64)
+        head, model = parts
+        Xt = X if head is None else head.transform(X)
+        return np.asarray(model._unnormalised_score_samples(Xt), dtype=np.float64)
     finally:
         WARN_NON_BINARY.reset(token)
 
@@ -91,6 +116,13 @@ class EnergyOutlierDetector(
         Threshold on ``decision_scores_`` (PyOD's convention):
         ``-offset_``, the ``1 - contamination`` quantile of
         ``decision_scores_``.
+
+        For skebm's density models (also as the last step of a Pipeline,
+        as in the default model) these three include the model's ``log
+        Z``, which ``fit`` does not estimate: ``fit``, :meth:`predict`,
+        :meth:`decision_function` and ``labels_`` use the scores up to
+        that constant (``-E(x)``), and ``log Z`` is estimated when one of
+        these attributes or :meth:`score_samples` is first asked for.
     labels_ : ndarray of shape (n_samples,)
         Labels of the training data in PyOD's convention: 1 for an outlier
         (``decision_scores_ > threshold_``), 0 for an inlier; the same
@@ -169,19 +201,63 @@ class EnergyOutlierDetector(
         """
         X = self._validate(X, reset=True)
         estimator = self._make_estimator(X).fit(X)
-        scores = _ranking_scores(estimator, X)
-        if not np.all(np.isfinite(scores)):
+        # scores up to log Z when the model has one to estimate: the
+        # threshold and the decisions do not depend on it (computed when
+        # first asked for, by score_samples or offset_)
+        raw = _ranking_scores(estimator, X, normalised=False)
+        if not np.all(np.isfinite(raw)):
             raise ValueError(
                 f"{type(estimator).__name__}.score_samples returned non-finite "
                 "scores on the training data; the detector cannot set a "
                 "threshold."
             )
-        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self.estimator_ = estimator
-        self.decision_scores_ = -scores
-        self.threshold_ = -self.offset_
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        self._shifted = _unnormalised_parts(estimator) is not None
+        self._raw_offset = float(np.percentile(raw, 100.0 * self.contamination))
+        self._raw_train_scores = raw
+        self.labels_ = (raw < self._raw_offset).astype(np.int64)
         return self
+
+    def _log_z(self):
+        """What the raw scores exceed ``score_samples`` by: the model's
+        ``log Z`` (estimated on first use), or 0."""
+        check_is_fitted(self)
+        if not self._shifted:
+            return 0.0
+        model = _unnormalised_parts(self.estimator_)[1]
+        if model.log_partition_ is None:
+            raise ValueError(
+                f"{type(model).__name__} was fitted with log_partition=None: "
+                "no log Z, so no score_samples, offset_, threshold_ or "
+                "decision_scores_ (predict and decision_function do not need "
+                "it)."
+            )
+        return float(model.log_partition_)
+
+    @property
+    def offset_(self):
+        return self._raw_offset - self._log_z()
+
+    @property
+    def threshold_(self):
+        return -self.offset_
+
+    @property
+    def decision_scores_(self):
+        return self._log_z() - self._raw_train_scores
+
+    def _scores(self, X, normalised):
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        scores = _ranking_scores(self.estimator_, X, normalised=normalised)
+        if np.isnan(scores).any():
+            rows = np.flatnonzero(np.isnan(scores))
+            raise ValueError(
+                f"{type(self.estimator_).__name__}.score_samples returned NaN "
+                f"for {rows.size} row(s) of X (first: row {rows[0]}); the "
+                f"detector cannot tell whether they are outliers."
+            )
+        return scores
 
     def score_samples(self, X):
         """Score of each sample under the fitted model: higher is more normal.
@@ -199,17 +275,7 @@ class EnergyOutlierDetector(
             scores ``-inf``, and so is an outlier; a NaN score from the
             estimator raises ``ValueError`` rather than being labelled.
         """
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        scores = _ranking_scores(self.estimator_, X)
-        if np.isnan(scores).any():
-            rows = np.flatnonzero(np.isnan(scores))
-            raise ValueError(
-                f"{type(self.estimator_).__name__}.score_samples returned NaN "
-                f"for {rows.size} row(s) of X (first: row {rows[0]}); the "
-                f"detector cannot tell whether they are outliers."
-            )
-        return scores
+        return self._scores(X, normalised=True)
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.
@@ -223,9 +289,11 @@ class EnergyOutlierDetector(
         -------
         decision : ndarray of shape (n_samples,)
             ``score_samples(X) - offset_`` (``-inf`` for rows beyond the
-            model's numeric range, see :meth:`score_samples`).
+            model's numeric range, see :meth:`score_samples`), computed
+            without the model's ``log Z``, which cancels (so equal to it up
+            to rounding).
         """
-        return self.score_samples(X) - self.offset_
+        return self._scores(X, normalised=False) - self._raw_offset
 
     def predict(self, X):
         """Label each sample as an inlier (+1) or an outlier (-1).

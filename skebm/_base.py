@@ -322,18 +322,26 @@ class _DensityScoreMixin(_MeanScoreMixin):
             Binary units: non-binary rows give ``-F(v) - log Z``, which is
             not a log-probability, with a ``UserWarning``.
         """
-        check_is_fitted(self)
-        # the energy first: its own checks (input, model limits) come first
-        energy = getattr(self, self._score_energy)(X)
-        if self._binary_visible:
-            warn_if_not_binary(X, type(self).__name__)
+        scores = self._unnormalised_score_samples(X)
         if self.log_partition_ is None:
             raise ValueError(
                 "score_samples needs log Z, which was not estimated because "
                 "log_partition=None. Refit with log_partition='auto', or use "
                 f"{self._score_hint}."
             )
-        return -energy - self.log_partition_
+        return scores - self.log_partition_
+
+    def _unnormalised_score_samples(self, X):
+        """``score_samples(X) + log_partition_``, i.e. ``-E(X)``, with the
+        same checks and warnings but without estimating ``log Z``: scores
+        up to a constant, for rankings and thresholds
+        (:class:`~skebm.EnergyOutlierDetector`)."""
+        check_is_fitted(self)
+        # the energy first: its own checks (input, model limits) come first
+        energy = getattr(self, self._score_energy)(X)
+        if self._binary_visible:
+            warn_if_not_binary(X, type(self).__name__)
+        return -energy
 
 
 class _UnitIntervalInputMixin:

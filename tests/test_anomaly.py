@@ -44,9 +44,13 @@ def test_planted_outliers_are_ranked_and_flagged(rng):
     # predict flags about `contamination` of the training set (ties aside)
     flagged = np.mean(detector.predict(X_train) == -1)
     assert abs(flagged - 0.05) <= 1.0 / len(X_train) + 1e-12
-    np.testing.assert_array_equal(
+    # decision_function skips log Z (score_samples and offset_ both carry
+    # it): equal up to the rounding of adding and removing it
+    np.testing.assert_allclose(
         detector.decision_function(X_test),
         detector.score_samples(X_test) - detector.offset_,
+        rtol=0,
+        atol=1e-12 * max(1.0, abs(detector.estimator_.log_partition_)),
     )
     refit = EnergyOutlierDetector(gaussian_rbm(), contamination=0.05)
     np.testing.assert_array_equal(refit.fit_predict(X_train), detector.predict(X_train))
@@ -186,3 +190,31 @@ def test_bad_parameters_and_non_finite_scores(rng):
 @parametrize_with_checks([EnergyOutlierDetector(random_state=0)])
 def test_scikit_learn_checks_pass_with_the_default_model(estimator, check):
     check(estimator)
+
+
+def test_decisions_need_no_log_partition(rng):
+    """fit, predict and decision_function use scores up to log Z, so they
+    work (and agree with the log Z-based attributes) when the model has no
+    log Z; what needs one says so."""
+    inliers, outliers = planted(rng)
+    X = np.vstack([inliers[:300], outliers[:5]])
+    without = EnergyOutlierDetector(
+        gaussian_rbm(log_partition=None), contamination=0.05
+    ).fit(X)
+    with_z = EnergyOutlierDetector(gaussian_rbm(), contamination=0.05).fit(X)
+    # the same model: the same decisions, shifted scores equal up to rounding
+    np.testing.assert_array_equal(without.predict(X), with_z.predict(X))
+    np.testing.assert_array_equal(without.labels_, with_z.labels_)
+    np.testing.assert_allclose(
+        without.decision_function(X), with_z.decision_function(X), rtol=0, atol=1e-12
+    )
+    for attribute in ("offset_", "threshold_", "decision_scores_"):
+        with pytest.raises(ValueError, match="log_partition=None"):
+            getattr(without, attribute)
+    with pytest.raises(ValueError, match="log_partition=None"):
+        without.score_samples(X)
+    # with log Z the lazily computed attributes are those of its scores
+    scores = with_z.score_samples(X)
+    assert with_z.offset_ == pytest.approx(np.percentile(scores, 5.0), abs=1e-12)
+    np.testing.assert_allclose(with_z.decision_scores_, -scores, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(with_z.labels_, (with_z.predict(X) == -1).astype(int))

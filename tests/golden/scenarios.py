@@ -955,7 +955,8 @@ def _detector(out, det, X, prefix=""):
 @scenario
 def outlier_default(out):
     """estimator=None: StandardScaler and a GaussianBernoulliRBM (32 hidden
-    units, learned sigma, CD-5, about 3000 updates, AIS log Z), seeded by
+    units, learned sigma, CD-5, about 3000 updates; log Z by AIS when
+    offset_ is first read), seeded by
     the detector's random_state (issue 23)."""
     from skebm import EnergyOutlierDetector
 

@@ -451,9 +451,17 @@ MUTATIONS = [
     dict(
         id="detector-contamination-quantile-flipped",
         file="skebm/_anomaly.py",
-        old="np.percentile(scores, 100.0 * self.contamination)",
-        new="np.percentile(scores, 100.0 * (1.0 - self.contamination))",
+        old="np.percentile(raw, 100.0 * self.contamination)",
+        new="np.percentile(raw, 100.0 * (1.0 - self.contamination))",
         why="outlier threshold at the 1 - contamination quantile",
+        tests=["tests/test_anomaly.py"],
+    ),
+    dict(
+        id="detector-lazy-offset-adds-log-z",
+        file="skebm/_anomaly.py",
+        old="        return self._raw_offset - self._log_z()\n",
+        new="        return self._raw_offset + self._log_z()\n",
+        why="offset_, computed without log Z at fit, adds it instead of removing it",
         tests=["tests/test_anomaly.py"],
     ),
     dict(
