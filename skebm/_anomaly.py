@@ -25,6 +25,22 @@ from ._base import _MeanScoreMixin, _NoBoolParamsMixin, atomic_fit
 from ._validation import WARN_NON_BINARY
 
 
+class _NoLogPartitionError(ValueError, AttributeError):
+    """An attribute that needs ``log Z`` of a model fitted without it (an
+    AttributeError too, so that ``hasattr`` is False, as for
+    ``NotFittedError``)."""
+
+
+def _overrides(cls, base, name):
+    """Whether a class between ``cls`` and its base ``base`` defines ``name``."""
+    for klass in cls.__mro__:
+        if klass is base:
+            return False
+        if name in vars(klass):
+            return True
+    return False
+
+
 def _unnormalised_parts(estimator):
     """``(head, model)`` when ``estimator`` (or the last step of a Pipeline,
     ``head`` being the steps before it) scores rows as ``-E(x) - log Z``
@@ -32,7 +48,10 @@ def _unnormalised_parts(estimator):
     scores up to that constant need no ``log Z``; else None."""
     head, model = None, estimator
     if isinstance(estimator, Pipeline):
-        head, model = estimator[:-1], estimator.steps[-1][1]
+        if _overrides(type(estimator), Pipeline, "score_samples"):
+            return None  # a Pipeline subclass that scores in its own way
+        model = estimator.steps[-1][1]
+        head = estimator[:-1] if len(estimator.steps) > 1 else None
     # (not for a subclass that scores in its own way)
     scorer = getattr(type(model), "score_samples", None)
     if hasattr(model, "_unnormalised_score_samples") and getattr(
@@ -108,7 +127,8 @@ class EnergyOutlierDetector(
         The fitted clone of ``estimator``.
     offset_ : float
         The ``contamination`` quantile of the training scores:
-        ``decision_function = score_samples - offset_``.
+        ``decision_function = score_samples - offset_``. Setting it moves
+        the threshold of :meth:`predict` and :meth:`decision_function`.
     decision_scores_ : ndarray of shape (n_samples,)
         Outlier scores of the training data, higher for more abnormal
         samples, as PyOD's detectors have them: ``-score_samples(X)``.
@@ -226,7 +246,7 @@ class EnergyOutlierDetector(
             return 0.0
         model = _unnormalised_parts(self.estimator_)[1]
         if model.log_partition_ is None:
-            raise ValueError(
+            raise _NoLogPartitionError(
                 f"{type(model).__name__} was fitted with log_partition=None: "
                 "no log Z, so no score_samples, offset_, threshold_ or "
                 "decision_scores_ (predict and decision_function do not need "
@@ -237,6 +257,11 @@ class EnergyOutlierDetector(
     @property
     def offset_(self):
         return self._raw_offset - self._log_z()
+
+    @offset_.setter
+    def offset_(self, value):
+        # moves the threshold, as setting IsolationForest's offset_ does
+        self._raw_offset = float(value) + self._log_z()
 
     @property
     def threshold_(self):

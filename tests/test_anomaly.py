@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import roc_auc_score
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -218,3 +218,52 @@ def test_decisions_need_no_log_partition(rng):
     assert with_z.offset_ == pytest.approx(np.percentile(scores, 5.0), abs=1e-12)
     np.testing.assert_allclose(with_z.decision_scores_, -scores, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(with_z.labels_, (with_z.predict(X) == -1).astype(int))
+
+
+def test_fit_and_predict_do_not_estimate_log_partition(rng, monkeypatch):
+    """Only score_samples and the attributes that carry log Z estimate it,
+    also through a Pipeline (of one step or more)."""
+    calls = []
+    original = GaussianBernoulliRBM._compute_log_partition
+
+    def spy(self, plan):
+        calls.append(1)
+        return original(self, plan)
+
+    monkeypatch.setattr(GaussianBernoulliRBM, "_compute_log_partition", spy)
+    inliers, _ = planted(rng)
+    for estimator in (
+        gaussian_rbm(),
+        make_pipeline(gaussian_rbm()),
+        make_pipeline(StandardScaler(), gaussian_rbm()),
+    ):
+        calls.clear()
+        detector = EnergyOutlierDetector(estimator).fit(inliers)
+        detector.predict(inliers)
+        detector.decision_function(inliers)
+        assert detector.labels_.sum() > 0
+        assert calls == []
+        scores = detector.score_samples(inliers)
+        assert calls == [1]
+        np.testing.assert_array_equal(
+            scores, clone(estimator).fit(inliers).score_samples(inliers)
+        )
+
+
+def test_pipeline_without_log_partition_and_offset_setter(rng):
+    inliers, outliers = planted(rng)
+    X = np.vstack([inliers[:300], outliers[:5]])
+    detector = EnergyOutlierDetector(
+        make_pipeline(StandardScaler(), gaussian_rbm(log_partition=None))
+    ).fit(X)
+    assert set(np.unique(detector.predict(X))) == {-1, 1}
+    # an attribute that needs log Z is missing, as hasattr reports
+    assert not hasattr(detector, "offset_")
+    with pytest.raises(ValueError, match="log_partition=None"):
+        _ = detector.offset_
+    # with log Z, setting offset_ moves the threshold as for IsolationForest
+    detector = EnergyOutlierDetector(gaussian_rbm()).fit(X)
+    lowest = detector.score_samples(X).min()
+    detector.offset_ = lowest - 1.0
+    assert detector.offset_ == pytest.approx(lowest - 1.0, abs=1e-9)
+    assert (detector.predict(X) == 1).all()
