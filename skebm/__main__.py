@@ -6,6 +6,7 @@ detection of an unseen digit (ROC AUC); Hopfield recall of noisy digit
 prototypes.
 """
 
+import os
 import time
 import warnings
 
@@ -144,34 +145,57 @@ def _compile_kernels(parallel=True):
     numba compiles (or loads from its cache) the kernels before the timings;
     returns the seconds taken.
 
-    Numba compiles on one core. With ``parallel``, a second Python process
-    compiles the Gaussian RBM's training kernel and the Hebbian and modern
-    Hopfield networks' recall into numba's on-disk cache while this one
-    compiles the binary RBMs', AIS, the DBN's and the pseudo-inverse
-    Hopfield network's; this process then loads the other's work from the
-    cache (or compiles it itself, if the other could not write it). The
-    compile work is the same; on two cores it takes about two thirds of
-    the time (``benchmarks/bench_cold_start.py``).
+    Numba compiles on one core. With ``parallel`` (and more than one core),
+    a second Python process compiles AIS and the Hopfield networks' recall
+    into numba's on-disk cache while this one compiles the RBMs' and the
+    DBN's training; this process then loads the other's work from the
+    cache (or compiles it itself, if the other could not write it). The two
+    never compile different specialisations of one function: numba's cache
+    index is not safe against two processes adding different entries to it
+    at once (:func:`_split_conflicts` checks this, and a test runs it).
     """
-    import subprocess
-    import sys
+    import os
 
     t = time.perf_counter()
     other = None
-    if parallel and not _probably_cached():
-        other = subprocess.Popen(
-            [sys.executable, "-c", "import skebm.__main__ as m; m._warm_second()"],
+    if parallel and (os.cpu_count() or 1) > 1 and not _probably_cached():
+        other = _start_other_process()
+    try:
+        models = _warm_first()
+    finally:
+        _join(other)
+    for model, X in models:  # log Z by AIS, compiled by the other process
+        model.score_samples(X)
+    _warm_second()
+    return time.perf_counter() - t
+
+
+def _start_other_process():
+    """The second warm-up process (:func:`_warm_second`), or None if it
+    cannot be started."""
+    import subprocess
+    import sys
+
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _PARTS[1]],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    _warm_first()
-    if other is not None:
-        try:
-            other.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            other.kill()
-    _warm_second(log_partition="auto")
-    return time.perf_counter() - t
+    except OSError:
+        return None
+
+
+def _join(other, timeout=300):
+    import subprocess
+
+    if other is None:
+        return
+    try:
+        other.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        other.kill()
+        other.wait()
 
 
 def _probably_cached():
@@ -179,14 +203,53 @@ def _probably_cached():
     kernel (then starting that process would cost more than it saves: 1.4 s
     instead of 1.0 s for loading everything). Reads a numba internal, so
     any failure means "no"."""
-    import os
-
     try:
         from skebm._kernels._hopfield import hopfield_recall_kernel
 
         return os.path.exists(hopfield_recall_kernel._cache._cache_file._index_path)
     except Exception:  # noqa: BLE001 -- another numba version: compile in parallel
         return False
+
+
+#: What each process of the parallel warm-up runs (see _split_conflicts).
+_PARTS = (
+    "import skebm.__main__ as m\nfor mod, X in m._warm_first(): mod.score_samples(X)",
+    "import skebm.__main__ as m; m._warm_second()",
+)
+
+
+def _split_conflicts():
+    """Numba cache index files to which the two warm-up processes would add
+    different entries: each process runs alone with an empty cache of its
+    own, then their index files are compared. Empty if the split is safe.
+    Reads numba's index format (a version, then a pickled ``(stamp,
+    {key: data file})``)."""
+    import glob
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    def entries(path):
+        with open(path, "rb") as f:
+            pickle.load(f)
+            return set(pickle.loads(f.read())[1])
+
+    indexes = []
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code], env=dict(os.environ, NUMBA_CACHE_DIR=d)
+            )
+            for code, d in zip(_PARTS, (a, b))
+        ]
+        for run, d in zip(runs, (a, b)):
+            if run.wait() != 0:
+                raise RuntimeError(f"a warm-up process failed: {run.args}")
+            files = glob.glob(os.path.join(d, "**", "*.nbi"), recursive=True)
+            indexes.append({os.path.basename(f): entries(f) for f in files})
+    first, second = indexes
+    return sorted(n for n in set(first) & set(second) if first[n] != second[n])
 
 
 def _warm_data(n_features=4):
@@ -202,33 +265,45 @@ _WARM_AIS = dict(n_components=21, n_iter=1, n_ais_chains=2, n_ais_temperatures=3
 
 
 def _warm_first():
-    """Tiny fits of the demo's binary RBMs (log Z by AIS) and DBN, and a
-    pseudo-inverse Hopfield network's recall."""
+    """Tiny fits of the demo's RBMs and DBN; returns the RBMs whose
+    ``score_samples`` estimate log Z by AIS, with their data."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from skebm import BernoulliRBM, DBNClassifier, HopfieldNetwork
+    from skebm import BernoulliRBM, DBNClassifier, GaussianBernoulliRBM
 
     X, P = _warm_data(n_features=_WARM_AIS["n_components"])
-    BernoulliRBM(**_WARM_AIS).fit(P).score_samples(P)
+    models = [(BernoulliRBM(**_WARM_AIS).fit(P), P)]
     X, P = _warm_data()
+    grbm = GaussianBernoulliRBM(**_WARM_AIS, learn_sigma=True)
+    models.append((grbm.fit(X), X))
     BernoulliRBM(n_components=2, n_iter=1, log_partition=None).fit(X).transform(X)
     with warnings.catch_warnings():  # one epoch: "stopped at max_iter"
         warnings.simplefilter("ignore", ConvergenceWarning)
         DBNClassifier((3,), pretrain_n_iter=1, max_iter=1).fit(X, P[:, 0])
-    HopfieldNetwork("pseudoinverse", random_state=0).fit(P).predict(P)
+    return models
 
 
-def _warm_second(log_partition=None):
-    """A tiny Gaussian RBM (with log Z if ``log_partition`` is "auto"), and
-    recalls of tiny Hebbian and modern Hopfield networks."""
-    from skebm import GaussianBernoulliRBM, HopfieldNetwork, ModernHopfieldNetwork
+def _warm_second():
+    """AIS on tiny binary and Gaussian RBMs' arrays (as their
+    ``score_samples`` runs it), and recalls of tiny Hopfield networks."""
+    import numpy as np
 
+    from skebm import HopfieldNetwork, ModernHopfieldNetwork
+    from skebm._kernels._layers import visible_sample_
+    from skebm._kernels._rng import seed_state
+    from skebm.partition import _rbm_ais_log_partition
+
+    rng = np.random.RandomState(0)
+    W, b, c = rng.normal(size=(3, 4)), np.zeros(4), np.zeros(3)
+    for log_sigma in (None, np.zeros(4)):
+        _rbm_ais_log_partition(W, b, c, np.zeros(4), np.ones(4), 2, 3, 0, log_sigma)
+    # AIS draws binary visible units with visible_sample_, whose Gaussian
+    # specialisation the other process compiles: compile it here too, so
+    # that both add the same entries to its cache index
+    visible_sample_(np.zeros((2, 4)), np.ones(4), None, seed_state(0, 2))
     X, P = _warm_data()
-    grbm = GaussianBernoulliRBM(**_WARM_AIS, learn_sigma=True)
-    grbm.set_params(log_partition=log_partition).fit(X)
-    if log_partition is not None:
-        grbm.score_samples(X)
-    HopfieldNetwork("hebbian", random_state=0).fit(P).predict(P)
+    for rule in ("hebbian", "pseudoinverse"):
+        HopfieldNetwork(rule, random_state=0).fit(P).predict(P)
     ModernHopfieldNetwork().fit(X).predict(X)
 
 

@@ -65,3 +65,13 @@ def test_demo_runs_and_rbm_features_beat_raw_pixels():
     raw = accuracy["LogisticRegression on raw pixels"]
     assert accuracy["skebm.BernoulliRBM -> LogisticRegression"] > raw + 0.03
     assert accuracy["skebm.DBNClassifier (100, 50), fine-tuned"] > raw + 0.03
+
+
+def test_demo_warm_up_processes_never_race_on_numba_cache_entries():
+    """The demo compiles in two processes side by side; numba's cache index
+    is not safe against two processes adding different entries to it at
+    once (a later run could load the wrong specialisation's code), so the
+    two must add the same entries to every index both write."""
+    from skebm.__main__ import _split_conflicts
+
+    assert _split_conflicts() == []

@@ -457,6 +457,24 @@ MUTATIONS = [
         tests=["tests/test_anomaly.py"],
     ),
     dict(
+        id="demo-warm-up-processes-share-a-kernel",
+        file="skebm/__main__.py",
+        old='    X, P = _warm_data()\n    for rule in ("hebbian", "pseudoinverse"):\n',
+        new=(
+            "    X, P = _warm_data()\n"
+            "    from skebm import GaussianBernoulliRBM\n"
+            "    GaussianBernoulliRBM(2, n_iter=1, log_partition=None).fit(X)\n"
+            '    for rule in ("hebbian", "pseudoinverse"):\n'
+        ),
+        why=(
+            "the second warm-up process also trains a Gaussian RBM, so both "
+            "processes add different entries to the epoch kernel's cache index"
+        ),
+        tests=[
+            "tests/test_readme.py::test_demo_warm_up_processes_never_race_on_numba_cache_entries"
+        ],
+    ),
+    dict(
         id="detector-lazy-offset-adds-log-z",
         file="skebm/_anomaly.py",
         old="        return self._raw_offset - self._log_z()\n",
