@@ -154,8 +154,6 @@ def _compile_kernels(parallel=True):
     index is not safe against two processes adding different entries to it
     at once (:func:`_split_conflicts` checks this, and a test runs it).
     """
-    import os
-
     t = time.perf_counter()
     other = None
     if parallel and (os.cpu_count() or 1) > 1 and not _probably_cached():
@@ -200,9 +198,9 @@ def _join(other, timeout=300):
 
 def _probably_cached():
     """Whether numba's cache already holds the second process's largest
-    kernel (then starting that process would cost more than it saves: 1.4 s
-    instead of 1.0 s for loading everything). Reads a numba internal, so
-    any failure means "no"."""
+    kernel (then starting that process, about 1 s of imports, would cost
+    more than loading everything here). Reads a numba internal, so any
+    failure means "no"."""
     try:
         from skebm._kernels._hopfield import hopfield_recall_kernel
 

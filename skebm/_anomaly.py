@@ -232,7 +232,8 @@ class EnergyOutlierDetector(
                 "threshold."
             )
         self.estimator_ = estimator
-        self._shifted = _unnormalised_parts(estimator) is not None
+        parts = _unnormalised_parts(estimator)
+        self._log_z_model = None if parts is None else parts[1]
         self._raw_offset = float(np.percentile(raw, 100.0 * self.contamination))
         self._raw_train_scores = raw
         self.labels_ = (raw < self._raw_offset).astype(np.int64)
@@ -242,9 +243,9 @@ class EnergyOutlierDetector(
         """What the raw scores exceed ``score_samples`` by: the model's
         ``log Z`` (estimated on first use), or 0."""
         check_is_fitted(self)
-        if not self._shifted:
+        model = self._log_z_model
+        if model is None:
             return 0.0
-        model = _unnormalised_parts(self.estimator_)[1]
         if model.log_partition_ is None:
             raise _NoLogPartitionError(
                 f"{type(model).__name__} was fitted with log_partition=None: "
