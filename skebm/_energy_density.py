@@ -14,131 +14,47 @@ from ._base import (
     draw_seed,
     numpy_seed,
 )
-from ._held_out import HeldOutTracker
+from ._energy_base import (
+    BASE_KEYS,
+    METHODS,
+    N_DRAWS,
+    N_LEAPFROG,
+    TARGETS,
+    WEAK_COMPONENTS,
+    _DensityTracker,
+    _model_from_params,
+    ais_log_partition,
+    auto_epochs,
+    draw,
+    fit_base,
+    importance_log_partition,
+    importance_weights,
+    kernel_mixture,
+    network_wins,
+    no_base,
+    split_rows,
+    whitening,
+)
 from ._log_z import LogPartitionCache
 from ._skeleton import _EnergyModelMixin
 
 #: Share of the persistent chains restarted from the base Gaussian before
 #: every update (Du & Mordatch 2019 restart 5% of their replay buffer).
 REINIT_FRACTION = 0.05
-#: MCMC methods by name (the kernels' codes) and their target acceptance.
-METHODS = {"metropolis": 0, "langevin": 1, "mala": 2, "hmc": 3}
-TARGETS = {"metropolis": 0.234, "langevin": 0.0, "mala": 0.574, "hmc": 0.65}
 #: Inverse temperatures of sampler="pt" (0: the whitened data's Gaussian).
 PT_BETAS = np.linspace(0.0, 1.0, 8) ** 2
-#: Leapfrog steps of an HMC transition.
-N_LEAPFROG = 5
 #: Scale of the first layer's pre-activations at initialisation (whitened
 #: rows): ridges as narrow as 1/4 of the data's spread from the start.
 INIT_SCALE = 4.0
-#: n_iter="auto": about this many updates, within these epochs (500
-#: epochs against 300 on the 2-D sets of bench_density.py, 1000 rows, 3
-#: seeds: moons -1.105 vs -1.121, circles -0.729 vs -0.730, 8 Gaussians
-#: -0.884 vs -1.291 held-out nats per row).
-AUTO_UPDATES, AUTO_EPOCHS = 5000, (10, 500)
-#: n_iter="auto" on small tables: at most this many epochs when there are
-#: fewer than this many training rows per feature. Longer training
-#: overfits them (held-out nats per row, 3 seeds, 150 vs 300 epochs: wine
-#: 124 x 13, -14.88 vs -15.71; breast cancer 398 x 10, -12.64 vs -13.04;
-#: 124 of its rows, -13.78 vs -14.91), while the 2-D sets (1000 x 2) need
-#: more (moons -1.18 at 150 epochs, -1.12 at 300, -1.11 at 500).
-AUTO_SMALL_EPOCHS, AUTO_ROWS_PER_FEATURE = 150, 100
+#: sampler="auto": importance sampling from a mixture base up to this many
+#: features, MALA chains above.
+AUTO_IMPORTANCE_FEATURES = 2
 #: Adam's decay rates (skebm._backprop's optimiser). No momentum (beta1 =
 #: 0): the chains lag the model, and momentum keeps pushing on a stale
 #: gradient (with 0.9 and a penalty on the whole energy, 3 of 3 seeds on
 #: two moons diverged; with the final settings 0.9 did not diverge there,
 #: but was no better).
 ADAM_BETAS = (0.0, 0.999)
-#: AIS that tracks held-out log-likelihood between epochs.
-TRACK_AIS_CHAINS, TRACK_AIS_TEMPERATURES = 50, 200
-
-
-def ais_log_partition(model, n_chains, n_temperatures, seed, method="mala"):
-    """AIS estimate ``(log Z, stderr)`` of ``model``'s energy (standardised
-    coordinates) from the base ``N(0, I)``.
-
-    A pilot run of a quarter of the chains (at least 16) adapts the step
-    size on every rung; the median of its steps is the fixed schedule of
-    the run that gives the estimate (its transitions then leave each
-    intermediate law exactly invariant).
-    """
-    from ._kernels._mcmc import run_ais
-    from ._kernels._rng import seed_state
-    from ._kernels._sync import available_threads
-    from .partition import _ais_log_sum_weight, _ais_schedule
-
-    d = int(model[1][0])
-    base = (np.zeros(d), np.ones(d))
-    betas = _ais_schedule(n_temperatures)
-    rng = np.random.RandomState(numpy_seed(seed))
-    settings = (METHODS[method], N_LEAPFROG, TARGETS[method])
-    n_pilot = max(16, n_chains // 4)
-    log_steps = np.full((n_pilot, len(betas)), np.log(0.5))
-    X = rng.normal(size=(n_pilot, d))
-    state = seed_state(draw_seed(rng), n_pilot)
-    run_ais(model, base, betas, X, state, (*settings, True), log_steps,
-            available_threads())  # fmt: skip
-    schedule = np.median(log_steps, axis=0)[None]
-    X = rng.normal(size=(n_chains, d))
-    state = seed_state(draw_seed(rng), n_chains)
-    log_w = run_ais(model, base, betas, X, state, (*settings, False), schedule,
-                    available_threads())  # fmt: skip
-    log_sum_w, stderr = _ais_log_sum_weight(log_w)
-    log_z0 = 0.5 * d * np.log(2 * np.pi)
-    return float(log_z0 + log_sum_w - np.log(n_chains)), stderr
-
-
-def auto_epochs(n_samples, n_features, batch_size):
-    """Epochs of ``n_iter="auto"`` for ``n_samples`` training rows."""
-    n_batches = -(-n_samples // batch_size)
-    most = AUTO_EPOCHS[1]
-    if n_samples < AUTO_ROWS_PER_FEATURE * n_features:
-        most = AUTO_SMALL_EPOCHS
-    return int(np.clip(-(-AUTO_UPDATES // n_batches), AUTO_EPOCHS[0], most))
-
-
-class _DensityTracker(HeldOutTracker):
-    """Held-out ``log p(x)`` of each epoch (standardised validation rows;
-    the AIS seed stays the same every epoch)."""
-
-    def __init__(self, X_val, seed, tol, n_iter_no_change, log_det):
-        super().__init__(X_val, None, None, seed, tol, n_iter_no_change)
-        self.log_det = log_det
-
-    def score(self, params):
-        from ._kernels._energy_net import energies_and_grads
-
-        model = _model_from_params(params)
-        energies = energies_and_grads(model, self.X_val, np.empty_like(self.X_val))
-        log_z, _ = ais_log_partition(
-            model, TRACK_AIS_CHAINS, TRACK_AIS_TEMPERATURES, self.seed
-        )
-        return float(-energies.mean() - log_z - self.log_det)
-
-
-def whitening(X):
-    """``(mean, A, log_det)``: ZCA whitening ``u = (x - mean) @ A`` of the
-    rows of ``X`` (``A`` symmetric; the covariance's eigenvalues floored
-    at 1e-12 times the largest, or 1 if all vanish) and ``log |det A|``."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = X.mean(axis=0)
-        cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
-    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
-        raise ValueError(
-            "X is too large for EnergyDensity: its covariance overflows "
-            "float64. Rescale X (e.g. with sklearn.preprocessing."
-            "StandardScaler)."
-        )
-    values, vectors = np.linalg.eigh(cov)
-    top = values.max() if values.size else 0.0
-    values = np.maximum(values, 1e-12 * top) if top > 0 else np.ones_like(values)
-    A = (vectors / np.sqrt(values)) @ vectors.T
-    return mean, np.ascontiguousarray(A), float(-0.5 * np.log(values).sum())
-
-
-def _model_from_params(params):
-    return (params["theta"], params["sizes"], params["center"],
-            np.exp(params["log_precision"]))  # fmt: skip
 
 
 class EnergyDensity(
@@ -160,11 +76,21 @@ class EnergyDensity(
     quadratic keeps ``Z`` finite. Training starts from the data's diagonal
     Gaussian (the network's output weights at zero) and follows the
     maximum-likelihood gradient, the data's ``dE/dθ`` minus the model's,
-    with Adam; the model's side comes from persistent MCMC chains (MALA by
-    default, a few steps per update, 5% of the chains restarted from the
-    base Gaussian each time). ``log Z`` is estimated by annealed importance
+    with Adam; the model's side comes from persistent MCMC chains (MALA,
+    a few steps per update, 5% of the chains restarted from the base
+    Gaussian each time). ``log Z`` is estimated by annealed importance
     sampling from that Gaussian when first needed (``score_samples``,
     ``score``, ``log_partition_``).
+
+    With two features or fewer (``sampler="auto"``) the quadratic is
+    replaced by a Gaussian mixture base ``q`` of the whitened rows,
+    ``E(u) = -log q(u) + v . z_L(u)``, and the model's side of the
+    gradient and ``log Z`` are importance-sampling averages over fresh
+    draws from ``q``: no chains, so separated modes get their weights
+    right. When BIC prefers more than 5 components, the BIC mixture alone
+    (network off) is kept unless the network on a base of at most 5
+    components scores ``validation_fraction`` of held-out rows better by
+    more than a standard error.
 
     Read more in the :ref:`User Guide <energy_density>`.
 
@@ -184,8 +110,14 @@ class EnergyDensity(
         updates, ``ceil(5000 / n_minibatches)`` epochs clipped to
         [10, 500], or to [10, 150] when there are fewer than 100 training
         rows per feature (small tables, which longer training overfits).
-    sampler : {"mala", "hmc", "pt"}, default="mala"
-        MCMC transition of the persistent chains: Metropolis-adjusted
+    sampler : {"auto", "importance", "mala", "hmc", "pt"}, default="auto"
+        How the model's side of the gradient is drawn. ``"importance"``:
+        importance sampling from a Gaussian mixture base (see above; 1000
+        draws per update; the chains, ``n_mcmc_steps`` and ``n_chains``
+        then only give ``sample`` its starting points). ``"auto"``:
+        ``"importance"`` with two features or fewer, ``"mala"`` with more
+        (where the importance weights degenerate). Otherwise the MCMC
+        transition of the persistent chains: Metropolis-adjusted
         Langevin or Hamiltonian Monte Carlo (5 leapfrog steps), their step
         size following the acceptance rate towards 0.574 (MALA) or 0.65
         (HMC); or parallel tempering: ``n_chains`` MALA chains at each of 8
@@ -235,7 +167,12 @@ class EnergyDensity(
     output_weights_ : ndarray of shape (hidden_layer_sizes[-1],)
         ``v``: the energy's weights on the last hidden layer.
     center_, precision_ : ndarray of shape (n_features,)
-        The quadratic term (standardised units).
+        The quadratic term (standardised units); ``precision_`` is zero
+        with a mixture base.
+    base_weights_, base_means_, base_covariances_ : ndarray
+        The Gaussian mixture base (whitened units; shapes ``(K,)``,
+        ``(K, n_features)``, ``(K, n_features, n_features)``), ``K = 0``
+        without one.
     chains_ : ndarray of shape (n_chains, n_features)
         Persistent chains (standardised units).
     log_partition_ : float
@@ -243,11 +180,13 @@ class EnergyDensity(
     log_partition_stderr_ : float
         Its standard error (delta method over the AIS weights).
     log_partition_method_ : str
-        ``"ais"``.
+        ``"ais"``, or ``"importance"`` with a mixture base.
     history_ : dict of ndarray
         Per epoch: ``epoch``, ``energy_gap`` (mean energy of the chains
         minus that of the data: near 0 when the chains match the data),
-        ``acceptance_rate``, ``step_size``, ``time``, and with early stopping
+        ``acceptance_rate`` (with a mixture base: the effective sample size
+        of the importance weights as a share of the draws), ``step_size``,
+        ``time``, and with early stopping
         ``validation_log_likelihood``.
     n_iter_ : int
         Epochs run.
@@ -286,7 +225,7 @@ class EnergyDensity(
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "sampler": [StrOptions({"mala", "hmc", "pt"})],
+        "sampler": [StrOptions({"auto", "importance", "mala", "hmc", "pt"})],
         "n_mcmc_steps": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -307,7 +246,7 @@ class EnergyDensity(
         learning_rate=0.01,
         batch_size=100,
         n_iter="auto",
-        sampler="mala",
+        sampler="auto",
         n_mcmc_steps=10,
         n_chains=None,
         weight_decay=1e-4,
@@ -366,6 +305,12 @@ class EnergyDensity(
     def _n_chains(self):
         return self.batch_size if self.n_chains is None else self.n_chains
 
+    def _importance(self, n_features):
+        """Whether training draws the model's side from a mixture base."""
+        if self.sampler == "auto":
+            return n_features <= AUTO_IMPORTANCE_FEATURES
+        return self.sampler == "importance"
+
     def _initial_parameters(self, X, rng):
         sizes = self._sizes(X.shape[1])
         mean, A, _ = whitening(X)
@@ -379,7 +324,7 @@ class EnergyDensity(
         theta = np.concatenate([*parts, np.zeros(sizes[-1])])
         d = X.shape[1]
         n_params = theta.size + 2 * d
-        return {
+        params = {
             "theta": theta,
             "sizes": sizes,
             "center": np.zeros(d),
@@ -391,7 +336,14 @@ class EnergyDensity(
             "chains": rng.normal(size=(self._n_chains(), d)),
             "log_step": np.full(len(PT_BETAS), np.log(0.5)),
             "hot": np.empty((0, d)),
+            **no_base(d),
         }
+        if self._importance(d):  # the mixture replaces the quadratic
+            seed = draw_seed(rng)
+            params.update(fit_base((X - mean) @ A, seed, WEAK_COMPONENTS))
+            params["log_precision"][:] = -np.inf
+            params["base_seed"] = np.array([seed])
+        return params
 
     def _continued_parameters(self, X):
         sizes = self._sizes(X.shape[1])
@@ -402,12 +354,14 @@ class EnergyDensity(
             )
         from ._base import resize_chains
 
-        theta, sizes, center, precision = (a.copy() for a in self._std_model())
+        theta, sizes, center, precision, _ = self._std_model()
+        with np.errstate(divide="ignore"):
+            log_precision = np.log(precision)
         params = {
-            "theta": theta,
-            "sizes": sizes,
-            "center": center,
-            "log_precision": np.log(precision),
+            "theta": theta.copy(),
+            "sizes": sizes.copy(),
+            "center": center.copy(),
+            "log_precision": log_precision,
             "mean": self.mean_.copy(),
             "whitening": self.whitening_.copy(),
             "adam": self._adam.copy(),
@@ -415,6 +369,7 @@ class EnergyDensity(
             "chains": resize_chains(self.chains_, self._n_chains()),
             "log_step": self._log_step.copy(),
             "hot": self._hot_chains.copy(),
+            **{key: value.copy() for key, value in self._base.items()},
         }
         return X, params
 
@@ -437,7 +392,33 @@ class EnergyDensity(
         if n_epochs == "auto":
             n_epochs = auto_epochs(*X.shape, self.batch_size)
         params["n_epochs"] = np.array([n_epochs])  # the learning-rate schedule
+        if "base_seed" in params:  # fit, with a mixture base
+            return self._train_selecting_base(X, params, n_epochs, tracker)
         return super()._train(X, params, n_epochs, previous_history, tracker)
+
+    def _train_selecting_base(self, X, params, n_epochs, tracker):
+        """Train the network on the weak base; when BIC prefers a richer
+        mixture, first hold out ``validation_fraction`` of the rows, and
+        keep that mixture alone (refitted on every row; the network's
+        output weights at zero) unless the network scores them better by
+        more than a standard error."""
+        seed = int(params.pop("base_seed")[0])
+        U = (X - params["mean"]) @ params["whitening"]
+        richer = fit_base(U, seed)
+        if richer["base_weights"].size <= params["base_weights"].size:
+            return super()._train(X, params, n_epochs, None, tracker)
+        fit_rows, held_out = split_rows(len(X), self.validation_fraction, seed)
+        params.update(fit_base(U[fit_rows], seed, WEAK_COMPONENTS))
+        history = super()._train(X[fit_rows], params, n_epochs, None, tracker)
+        alone = fit_base(U[fit_rows], seed)
+        model = _model_from_params(params)
+        if not network_wins(model, params, alone, U[held_out], seed):
+            params.update(richer)
+            params["theta"][-int(params["sizes"][-1]) :] = 0.0
+            # exact draws of the model, for sample() to start from
+            rng = np.random.RandomState(numpy_seed(seed))
+            params["chains"][...] = draw(richer, len(params["chains"]), rng)
+        return history
 
     def _epoch_plan(self, X, params, seed):
         from ._energy_density_training import Trainer
@@ -446,7 +427,7 @@ class EnergyDensity(
 
     def _checked_parameters(self, params):
         return {"theta": params["theta"], "center": params["center"],
-                "log_precision": params["log_precision"]}  # fmt: skip
+                "precision_": np.exp(params["log_precision"])}  # fmt: skip
 
     def _finish_fit(self, X, params, history):
         """Set every fitted attribute at once; plan the AIS estimate."""
@@ -469,18 +450,29 @@ class EnergyDensity(
         self._adam_t = params["adam_t"]
         self._log_step = params["log_step"]
         self._hot_chains = params["hot"]
+        self._base = {key: params[key] for key in BASE_KEYS}
+        self.base_weights_ = params["base_weights"]
+        self.base_means_ = params["base_means"]
+        cov_chol = params["base_cov_chol"]
+        self.base_covariances_ = cov_chol @ np.swapaxes(cov_chol, 1, 2)
         self.history_ = history
         self.n_iter_ = len(history["epoch"])
         plan = {"seed": draw_seed(self.random_state_)}
         self._log_partition_cache = LogPartitionCache(plan)
 
     def _compute_log_partition(self, plan):
-        log_z, stderr = ais_log_partition(
-            self._std_model(), self.n_ais_chains, self.n_ais_temperatures,
-            plan["seed"],
-        )  # fmt: skip
+        model, seed = self._std_model(), plan["seed"]
+        if self._base["base_weights"].size:
+            n_draws = self.n_ais_chains * self.n_ais_temperatures
+            log_z, stderr = importance_log_partition(model, self._base, n_draws, seed)
+            method = "importance"
+        else:
+            log_z, stderr = ais_log_partition(
+                model, self.n_ais_chains, self.n_ais_temperatures, seed
+            )
+            method = "ais"
         _, log_det = np.linalg.slogdet(self.whitening_)
-        return log_z - float(log_det), stderr, "ais"
+        return log_z - float(log_det), stderr, method
 
     # ------------------------------------------------------------- inference
     def _std_model(self):
@@ -493,7 +485,8 @@ class EnergyDensity(
         sizes = np.array([self.coefs_[0].shape[0], *(b.size for b in self.intercepts_)],
                          dtype=np.int64)  # fmt: skip
         return (theta, sizes, np.ascontiguousarray(self.center_, dtype=np.float64),
-                np.ascontiguousarray(self.precision_, dtype=np.float64))  # fmt: skip
+                np.ascontiguousarray(self.precision_, dtype=np.float64),
+                kernel_mixture(self._base))  # fmt: skip
 
     def _unwhitened(self, U):
         """Whitened rows back in data units."""
@@ -536,8 +529,11 @@ class EnergyDensity(
         """Draw samples from the model by MCMC.
 
         The chains start from the persistent chains of training (repeated
-        if ``n_samples`` is larger), adapt their step size for
-        ``n_steps // 2`` steps and then run ``n_steps`` more.
+        if ``n_samples`` is larger), or with a mixture base from a resample
+        of ``max(1000, 10 * n_samples)`` fresh draws of the base weighted
+        by ``exp(-v . z_L)`` (exact draws when the network is off). They
+        adapt their step size for ``n_steps // 2`` steps and then run
+        ``n_steps`` more.
 
         Parameters
         ----------
@@ -548,13 +544,15 @@ class EnergyDensity(
         n_steps : int, default=200
             Steps after warm-up.
         random_state : int, RandomState instance or None, default=None
-            Seeds the chains.
+            Seeds the starting points and the chains.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
             Samples (data units).
         """
+        from sklearn.utils import check_random_state
+
         from . import sampling
         from ._base import resize_chains
         from ._validation import check_number
@@ -566,11 +564,18 @@ class EnergyDensity(
             raise ValueError(
                 f"method must be one of {sorted(METHODS)}, got {method!r}."
             )
-        start = resize_chains(self.chains_, int(n_samples))
+        model, rng = self._std_model(), check_random_state(random_state)
+        if self._base["base_weights"].size:
+            draws = draw(self._base, max(N_DRAWS, 10 * int(n_samples)), rng)
+            weights, _ = importance_weights(model, draws)
+            picks = rng.choice(len(draws), size=int(n_samples), p=weights)
+            start = draws[picks]
+        else:
+            start = resize_chains(self.chains_, int(n_samples))
         step = float(np.exp(self._log_step[-1]))
         result = sampling._run_arrays(
-            METHODS[method], self._std_model(), start, int(n_steps), step,
+            METHODS[method], model, start, int(n_steps), step,
             int(n_steps) // 2 if method != "langevin" else 0,
-            TARGETS[method] or None, N_LEAPFROG, random_state,
+            TARGETS[method] or None, N_LEAPFROG, rng,
         )  # fmt: skip
         return self._unwhitened(result.samples)

@@ -5,6 +5,11 @@ base Gaussian, move every chain ``n_mcmc_steps`` transitions, then take an
 Adam step along the maximum-likelihood gradient ``mean_data dE/dθ -
 mean_chains dE/dθ`` (plus weight decay on the network). The chains' common
 step size follows their acceptance rate towards the sampler's target.
+
+With a mixture base (``sampler="importance"``) the model's side is instead
+a self-normalised importance-sampling average over ``N_DRAWS`` fresh draws
+from the base, weighted by ``exp(-v . z_L)``; the chains are then a
+weighted resample of those draws.
 """
 
 import numpy as np
@@ -45,7 +50,8 @@ class Trainer:
         n_rows = params["chains"].shape[0] * (len(PT_BETAS) if self.tempered else 1)
         self.state = seed_state(seed, n_rows)
         self.n_threads = available_threads()
-        sampler = "mala" if self.tempered else model.sampler
+        # "pt" moves its chains by MALA; "auto" without a mixture base is MALA
+        sampler = model.sampler if model.sampler in ("mala", "hmc") else "mala"
         self.method, self.target = METHODS[sampler], TARGETS[sampler]
         self.hyper = (float(model.learning_rate), float(model.weight_decay))
         self.batch_size = int(model.batch_size)
@@ -55,7 +61,10 @@ class Trainer:
         # partial_fit call (one epoch) keeps it constant
         self.decay_epochs = int(params["n_epochs"][0])
         self.epoch = 0
-        self.alpha = ENERGY_PENALTY
+        self.importance = params["base_weights"].size > 0
+        # the penalty keeps the network where the chains can follow it;
+        # importance sampling has no chains to follow
+        self.alpha = 0.0 if self.importance else ENERGY_PENALTY
 
     def plan(self):
         return self.run_epoch, self.monitor
@@ -133,10 +142,14 @@ class Trainer:
 
         params = self.params
         model = _model_from_params(params)
-        rate = self._move_chains(model)
-        chains = params["chains"]
         e_pos, g_pos = self._weighted_grad(model, batch, 1.0)
-        e_neg, g_neg = self._weighted_grad(model, chains, -1.0)
+        if self.importance:
+            draws, weights, rate = self._draw_base(model)
+            e_neg, g_neg = self._weighted_grad(model, draws, -weights)
+            e_neg = weights @ e_neg
+        else:
+            rate = self._move_chains(model)
+            e_neg, g_neg = self._weighted_grad(model, params["chains"], -1.0)
         grad = g_pos + g_neg
         lr, decay = self.hyper
         if self.decay_epochs > 1:
@@ -144,20 +157,37 @@ class Trainer:
         theta = params["theta"]
         grad[: theta.size] += decay * theta
         self._adam_step(grad, lr)
-        return float(e_neg.mean() - e_pos.mean()), rate
+        return float(np.mean(e_neg) - e_pos.mean()), rate
+
+    def _draw_base(self, model):
+        """``(draws, weights, effective sample size / draws)``: fresh draws
+        from the mixture base and their self-normalised importance weights;
+        the chains become a weighted resample of the draws."""
+        from ._energy_base import N_DRAWS, draw, importance_weights
+
+        params = self.params
+        draws = draw(params, N_DRAWS, self.rng)
+        weights, _ = importance_weights(model, draws)
+        chains = params["chains"]
+        chains[...] = draws[self.rng.choice(N_DRAWS, size=len(chains), p=weights)]
+        return draws, weights, float(1.0 / (weights @ weights) / N_DRAWS)
 
     def _weighted_grad(self, model, X, sign):
         """``(E(X), sign * mean dE/dθ + alpha * mean dN²/dθ)`` over the
         rows of ``X`` (``N``: the network's output), network then quadratic
-        parameters."""
+        parameters. ``sign``: a number, or one weight per row."""
         from ._kernels._energy_net import energies_and_grads, param_grad_sum
 
-        weights = np.full(X.shape[0], sign / X.shape[0])
+        if np.ndim(sign):
+            weights = np.asarray(sign, dtype=np.float64)
+        else:
+            weights = np.full(X.shape[0], sign / X.shape[0])
         diff = X - model[2]
         p2 = model[3] * model[3]
         quadratic = 0.5 * (diff * diff * p2).sum(axis=1)
-        grad_quadratic = np.concatenate([-(weights @ (diff * p2)),
-                                         weights @ (diff * diff * p2)])  # fmt: skip
+        with np.errstate(invalid="ignore"):  # a mixture base: p = 0, frozen
+            grad_quadratic = np.concatenate([-(weights @ (diff * p2)),
+                                             weights @ (diff * diff * p2)])  # fmt: skip
         if self.alpha:  # the penalty on the network's output v . z_L
             net = energies_and_grads(model, X, np.empty_like(X)) - quadratic
             weights = weights + 2 * self.alpha * net / X.shape[0]

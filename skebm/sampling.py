@@ -63,8 +63,10 @@ def rbm_net_model(W, a, c, sigma):
     W, a, c = (np.asarray(v, dtype=np.float64) for v in (W, a, c))
     inv_sigma = 1.0 / np.asarray(sigma, dtype=np.float64)
     theta = np.concatenate([(W * inv_sigma).ravel(), c, -np.ones(len(c))])
+    from ._kernels._energy_net import no_mixture
+
     sizes = np.array(W.shape[::-1], dtype=np.int64)
-    return (theta, sizes, np.ascontiguousarray(a), inv_sigma)
+    return (theta, sizes, np.ascontiguousarray(a), inv_sigma, no_mixture(len(a)))
 
 
 def _run(method, model, X0, n_steps, step_size, n_warmup, target, n_leapfrog,

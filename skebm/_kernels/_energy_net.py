@@ -1,16 +1,22 @@
 """A smooth energy over real vectors: a quadratic plus a softplus network.
 
-``model = (theta, sizes, m, p)``: ``sizes = [d, h_1, ..., h_L]`` (int64),
+``model = (theta, sizes, m, p, mix)``: ``sizes = [d, h_1, ..., h_L]`` (int64),
 ``theta`` the network's parameters in one float64 vector (for each layer
 ``l``: ``W_l`` of shape ``(h_l, h_{l-1})`` row by row, then ``b_l``; then
 the output weights ``v`` of length ``h_L``), ``m`` and ``p`` (length ``d``)
-the centre and precision scale of the quadratic::
+the centre and precision scale of the quadratic, and ``mix = (means,
+chol, log_norm)`` a Gaussian mixture base ``q`` (``K`` components, ``K = 0``
+for none: :func:`no_mixture`; ``chol[k]`` the Cholesky factor of component
+``k``'s precision, as :class:`sklearn.mixture.GaussianMixture` keeps it,
+``log_norm[k]`` its log weight plus its log normaliser)::
 
-    E(x) = sum_i (x_i - m_i)^2 p_i^2 / 2 + v . z_L,
-    z_0 = x,  z_l = softplus(W_l z_{l-1} + b_l).
+    E(x) = sum_i (x_i - m_i)^2 p_i^2 / 2 - log q(x) + v . z_L,
+    z_0 = x,  z_l = softplus(W_l z_{l-1} + b_l),
+    log q(x) = logsumexp_k (log_norm_k - |(x - means_k) chol_k|^2 / 2).
 
-The network is Lipschitz in ``x``, so the quadratic wins far away and
-``exp(-E)`` is integrable for every finite ``theta`` and positive ``p``.
+The network is Lipschitz in ``x``, so the quadratic (or the mixture) wins
+far away and ``exp(-E)`` is integrable for every finite ``theta`` and
+positive ``p`` (or ``K >= 1``).
 A Gaussian-Bernoulli RBM's free energy over its visible units is the case
 ``L = 1``, ``W_1 = W / sigma``, ``b_1 = c``, ``v = -1``, ``m = a``,
 ``p = 1 / sigma``; :class:`skebm.EnergyDensity` learns all of it.
@@ -132,22 +138,79 @@ def net_energy(theta, sizes, x, work, gx, gtheta, weight):
     return e
 
 
+def no_mixture(d):
+    """The ``mix`` of a model without a mixture base (``K = 0``)."""
+    return (np.empty((0, d)), np.empty((0, d, d)), np.empty(0))
+
+
+@helper(error_model="numpy")
+def mixture_energy(mix, x, g, work):
+    """``-log q(x)`` of the mixture base (0 when it has no component); adds
+    its gradient to ``g``. ``work``: at least ``K + d`` floats."""
+    means, chol, log_norm = mix
+    K, d = means.shape
+    if K == 0:
+        return 0.0
+    top = -np.inf
+    for k in range(K):
+        acc = 0.0
+        for j in range(d):
+            y = 0.0
+            for i in range(d):
+                y += (x[i] - means[k, i]) * chol[k, i, j]
+            acc += y * y
+        work[k] = log_norm[k] - 0.5 * acc
+        top = max(top, work[k])
+    total = 0.0
+    for k in range(K):
+        work[k] = np.exp(work[k] - top)
+        total += work[k]
+    y = work[K : K + d]
+    for k in range(K):
+        r = work[k] / total
+        # dE/dx += r_k * chol_k chol_k^T (x - mu_k)
+        for j in range(d):
+            acc = 0.0
+            for i in range(d):
+                acc += (x[i] - means[k, i]) * chol[k, i, j]
+            y[j] = acc
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += chol[k, i, j] * y[j]
+            g[i] += r * acc
+    return -(top + np.log(total))
+
+
+@helper
+def _base_work_size(model):
+    return model[4][0].shape[0] + model[4][0].shape[1]
+
+
 @helper(error_model="numpy")
 def energy_grad(model, x, g, work):
-    """``E(x)``; writes ``dE/dx`` into ``g``."""
-    theta, sizes, m, p = model
+    """``E(x)``; writes ``dE/dx`` into ``g``. ``work``: :func:`work_size`
+    floats, then :func:`_base_work_size` more."""
+    theta, sizes, m, p, mix = model
     e = 0.0
     for i in range(x.shape[0]):
         d = x[i] - m[i]
         g[i] = d * p[i] * p[i]
         e += 0.5 * d * g[i]
-    return e + net_energy(theta, sizes, x, work, g, work, 0.0)
+    e += net_energy(theta, sizes, x, work, g, work, 0.0)
+    return e + mixture_energy(mix, x, g, work[work_size(sizes) :])
+
+
+@helper
+def model_work_size(model):
+    """Floats of ``work`` :func:`energy_grad` needs."""
+    return work_size(model[1]) + _base_work_size(model)
 
 
 @kernel(error_model="numpy")
 def energies_and_grads(model, X, G):
     """:func:`energy_grad` of every row of ``X`` (gradients into ``G``)."""
-    work = np.empty(work_size(model[1]))
+    work = np.empty(model_work_size(model))
     out = np.empty(X.shape[0])
     for r in range(X.shape[0]):
         out[r] = energy_grad(model, X[r], G[r], work)
@@ -156,8 +219,9 @@ def energies_and_grads(model, X, G):
 
 @kernel(error_model="numpy")
 def _param_grad_kernel(model, X, weights, energies, sums, tid, n_threads, sync):
-    theta, sizes, m, p = model
-    work = np.empty(work_size(sizes))
+    theta, sizes, m, p, mix = model
+    work = np.empty(model_work_size(model))
+    base_work = work[work_size(sizes) :]
     gx = np.empty(X.shape[1])
     for block in range(tid, sums.shape[0], n_threads):
         out = sums[block]
@@ -167,7 +231,7 @@ def _param_grad_kernel(model, X, weights, energies, sums, tid, n_threads, sync):
             for i in range(X.shape[1]):
                 d = X[r, i] - m[i]
                 q += 0.5 * d * d * p[i] * p[i]
-            energies[r] = q + e
+            energies[r] = q + e + mixture_energy(mix, X[r], gx, base_work)
 
 
 def param_grad_sum(model, X, weights, n_threads=1):

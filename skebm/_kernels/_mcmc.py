@@ -22,7 +22,7 @@ so results never depend on the thread count.
 
 import numpy as np
 
-from ._energy_net import energy_grad, work_size
+from ._energy_net import energy_grad, model_work_size
 from ._jit import helper, kernel
 from ._layers import _polar_normal_pair
 from ._rng import load_row, store_row, u64_to_unit, xoshiro_step
@@ -141,7 +141,7 @@ def _transition(energy, method, step, n_leapfrog, x, g, e, buffers, words):
 
 @helper(error_model="numpy")
 def _buffers(model, n):
-    return np.empty(n), np.empty(n), np.empty(n), np.empty(work_size(model[1]))
+    return np.empty(n), np.empty(n), np.empty(n), np.empty(model_work_size(model))
 
 
 @helper(error_model="numpy")

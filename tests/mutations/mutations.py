@@ -30,6 +30,7 @@ PT = ["tests/test_tempering.py"]
 CLAMPED = ["tests/test_sample_conditional.py"]
 MCMC = ["tests/test_sampling.py"]
 DENSITY = ["tests/test_energy_density.py"]
+BASE = ["tests/test_energy_base.py"]
 CATEGORICAL = ["tests/test_categorical_rbm.py"]
 DBM = ["tests/test_dbm.py"]
 
@@ -584,6 +585,46 @@ MUTATIONS = [
         new="        grad = g_pos + 0.0 * g_neg\n",
         why="training follows the data's gradient only (no negative phase)",
         tests=DENSITY,
+    ),
+    dict(
+        id="mixture-energy-gradient-without-responsibility",
+        file=K + "_energy_net.py",
+        old="            g[i] += r * acc\n",
+        new="            g[i] += acc / K\n",
+        why="the mixture gradient weighs components equally, not by responsibility",
+        tests=BASE,
+    ),
+    dict(
+        id="importance-weights-sign",
+        file="skebm/_energy_base.py",
+        old="    log_w = -network_energies(model, U)\n",
+        new="    log_w = network_energies(model, U)\n",
+        why="importance weights exp(+v.z) instead of exp(-v.z)",
+        tests=BASE,
+    ),
+    dict(
+        id="importance-negative-phase-unweighted",
+        file="skebm/_energy_density_training.py",
+        old="            e_neg, g_neg = self._weighted_grad(model, draws, -weights)\n",
+        new="            e_neg, g_neg = self._weighted_grad(model, draws, -1.0)\n",
+        why="the model's side averages the base's draws without their weights",
+        tests=BASE,
+    ),
+    dict(
+        id="base-selection-ignores-standard-error",
+        file="skebm/_energy_base.py",
+        old="    return bool(gain.mean() > gain.std() / np.sqrt(len(gain)))\n",
+        new="    return bool(gain.mean() > -gain.std() / np.sqrt(len(gain)))\n",
+        why="the network is kept unless it loses by a standard error (rule inverted)",
+        tests=BASE,
+    ),
+    dict(
+        id="mixture-sample-starts-from-training-chains",
+        file="skebm/_energy_density.py",
+        old="            start = draws[picks]\n",
+        new="            start = resize_chains(self.chains_, int(n_samples))\n",
+        why="sample() of a mixture-base model repeats the training chains",
+        tests=BASE,
     ),
     dict(
         id="mcmc-hmc-kinetic-energy-ignored",
