@@ -380,7 +380,7 @@ class EnergyDensity(
         X_train, X_val = train_test_split(
             X, test_size=self.validation_fraction, random_state=numpy_seed(split_seed)
         )
-        # _initial_parameters whitens by the training rows alone: the same
+        # _train whitens by the training rows alone: the same
         mean, A, log_det = whitening(X_train)
         X_val = np.ascontiguousarray((X_val - mean) @ A)
         tracker = _DensityTracker(
@@ -392,6 +392,12 @@ class EnergyDensity(
         if n_epochs == "auto":
             n_epochs = auto_epochs(*X.shape, self.batch_size)
         params["n_epochs"] = np.array([n_epochs])  # the learning-rate schedule
+        if tracker is not None:  # whiten (and fit the base) by X_train alone
+            params["mean"], params["whitening"], _ = whitening(X)
+            if "base_seed" in params:
+                U = (X - params["mean"]) @ params["whitening"]
+                seed = int(params["base_seed"][0])
+                params.update(fit_base(U, seed, WEAK_COMPONENTS))
         if "base_seed" in params:  # fit, with a mixture base
             return self._train_selecting_base(X, params, n_epochs, tracker)
         return super()._train(X, params, n_epochs, previous_history, tracker)

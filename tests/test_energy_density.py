@@ -243,6 +243,34 @@ def test_partial_fit_continues_and_early_stopping_keeps_the_best_epoch():
         clone(model).fit(X).set_params(hidden_layer_sizes=(3,)).partial_fit(X)
 
 
+@pytest.mark.parametrize("sampler", ["mala", "importance"])
+def test_early_stopping_scores_in_the_model_s_own_coordinates(sampler, monkeypatch):
+    """The held-out rows are whitened as the model is: by the training
+    rows alone (the model's whitening maps them back onto rows of X), and
+    neither the whitening nor the base sees them."""
+    import skebm._energy_density as module
+
+    seen = []
+
+    class Spy(module._DensityTracker):
+        def __init__(self, X_val, *args):
+            seen.append(X_val.copy())
+            super().__init__(X_val, *args)
+
+    monkeypatch.setattr(module, "_DensityTracker", Spy)
+    X = moons(200) @ np.array([[2.0, 0.5], [0.0, 1.0]]) + 3.0
+    model = EnergyDensity(n_iter=2, early_stopping=True, sampler=sampler,
+                          random_state=0).fit(X)  # fmt: skip
+    (U_val,) = seen
+    rows = model._unwhitened(U_val)
+    gaps = np.abs(rows[:, None, :] - X[None]).max(axis=2).min(axis=1)
+    np.testing.assert_allclose(gaps, 0, atol=1e-9)  # each is a row of X
+    # the whitening is the training rows': not that of all the rows
+    train = np.ones(len(X), bool)
+    train[np.abs(rows[:, None, :] - X[None]).max(axis=2).argmin(axis=1)] = False
+    np.testing.assert_allclose(model.mean_, X[train].mean(axis=0), rtol=1e-12)
+
+
 def test_auto_epochs_about_5000_updates_and_fewer_on_small_tables():
     # about 5000 updates within [10, 500] epochs ...
     assert auto_epochs(1000, 2, 100) == 500  # 10 batches: 500 epochs
