@@ -181,13 +181,15 @@ def draw(base, n, rng):
 
 def network_energies(model, U):
     """``v . z_L(u)`` of each row: ``model``'s energy without its
-    quadratic and its base."""
-    from ._kernels._energy_net import energies_and_grads, no_mixture
+    quadratic and its base (by the threaded parameter-gradient kernel with
+    zero weights: each row's energy is the same on any thread count)."""
+    from ._kernels._energy_net import no_mixture, param_grad_sum
+    from ._kernels._sync import available_threads
 
     theta, sizes, center, _, _ = model
     d = U.shape[1]
     bare = (theta, sizes, center, np.zeros(d), no_mixture(d))
-    return energies_and_grads(bare, U, np.empty_like(U))
+    return param_grad_sum(bare, U, np.zeros(len(U)), available_threads())[0]
 
 
 def importance_weights(model, U):
