@@ -35,6 +35,8 @@ WEAK_COMPONENTS = 5
 N_DRAWS = 1000
 #: Draws of the log Z estimate that scores held-out rows.
 N_CHECK_DRAWS = 20_000
+#: Fewest held-out rows that can choose the network over the mixture.
+MIN_HELD_OUT = 20
 
 #: n_iter="auto": about this many updates, within these epochs (500
 #: epochs against 300 on the 2-D sets of bench_density.py, 1000 rows, 3
@@ -123,21 +125,30 @@ def fit_base(U, seed, max_components=MAX_COMPONENTS):
     """The base's arrays (a dict over :data:`BASE_KEYS`): a full-covariance
     :class:`~sklearn.mixture.GaussianMixture` of the whitened rows ``U``,
     its number of components the BIC's choice among ``1 ..
-    max_components`` (those with fewer free parameters than rows)."""
+    max_components`` (those with fewer free parameters than rows). One row:
+    the whitened data's Gaussian ``N(row, I)``, the quadratic's start. The
+    fits run on one thread (k-means initialisation included), so that the
+    base does not depend on the thread count."""
     from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
 
     n, d = U.shape
+    if n < 2:
+        eye = np.eye(d)[None]
+        return {"base_weights": np.ones(1), "base_means": U[:1].copy(),
+                "base_chol": eye.copy(), "base_cov_chol": eye.copy()}  # fmt: skip
     per_component = d + d * (d + 1) // 2 + 1
     best, best_bic = None, np.inf
-    for k in range(1, max_components + 1):
-        if k > 1 and (k * per_component - 1 >= n or k > n):
-            break
-        gmm = GaussianMixture(
-            k, covariance_type="full", n_init=2, random_state=numpy_seed(seed)
-        ).fit(U)
-        bic = gmm.bic(U)
-        if bic < best_bic:
-            best, best_bic = gmm, bic
+    with threadpool_limits(limits=1):
+        for k in range(1, max_components + 1):
+            if k > 1 and (k * per_component - 1 >= n or k > n):
+                break
+            gmm = GaussianMixture(
+                k, covariance_type="full", n_init=2, random_state=numpy_seed(seed)
+            ).fit(U)
+            bic = gmm.bic(U)
+            if bic < best_bic:
+                best, best_bic = gmm, bic
     return {
         "base_weights": best.weights_.copy(),
         "base_means": np.ascontiguousarray(best.means_),
@@ -210,7 +221,7 @@ def importance_log_partition(model, base, n_draws, seed):
     delta method."""
     rng = np.random.RandomState(numpy_seed(seed))
     log_means, squares, total = [], [], 0
-    # in blocks, to bound memory
+    # in blocks, to bound the draws' memory
     for start in range(0, n_draws, 100_000):
         U = draw(base, min(100_000, n_draws - start), rng)
         w, log_mean = importance_weights(model, U)
@@ -238,9 +249,10 @@ def split_rows(n, fraction, seed):
 
 
 def held_out_log_densities(model, base, U, seed, network=True):
-    """Log-density of each whitened row of ``U`` under ``model``'s network
-    on the mixture ``base`` (the mixture alone when ``network`` is False),
-    ``log Z`` from :data:`N_CHECK_DRAWS` draws."""
+    """``(log-densities, stderr of log Z)``: of each whitened row of ``U``
+    under ``model``'s network on the mixture ``base`` (the mixture alone,
+    exact, when ``network`` is False), ``log Z`` from
+    :data:`N_CHECK_DRAWS` draws."""
     from ._kernels._energy_net import energies_and_grads
 
     theta, sizes, center, precision, _ = model
@@ -249,19 +261,34 @@ def held_out_log_densities(model, base, U, seed, network=True):
         theta[-int(sizes[-1]) :] = 0.0
     model = (theta, sizes, center, precision, kernel_mixture(base))
     energies = energies_and_grads(model, U, np.empty_like(U))
-    log_z, _ = importance_log_partition(model, base, N_CHECK_DRAWS, seed)
-    return -energies - log_z
+    log_z, stderr = importance_log_partition(model, base, N_CHECK_DRAWS, seed)
+    return -energies - log_z, stderr
 
 
 def network_wins(model, weak, richer, U, seed):
     """Whether the network on the ``weak`` base beats the ``richer``
     mixture alone on the whitened held-out rows ``U`` by more than one
     standard error of the mean difference of their log-densities (the
-    one-standard-error rule: the mixture has far fewer parameters)."""
-    gain = held_out_log_densities(model, weak, U, seed) - held_out_log_densities(
-        model, richer, U, seed, network=False
-    )
-    return bool(gain.mean() > gain.std() / np.sqrt(len(gain)))
+    one-standard-error rule: the mixture has far fewer parameters; the
+    error of the network's ``log Z`` is added in quadrature). Fewer than
+    :data:`MIN_HELD_OUT` rows are too few to tell: the mixture is kept."""
+    if len(U) < MIN_HELD_OUT:
+        return False
+    with_network, log_z_error = held_out_log_densities(model, weak, U, seed)
+    alone, _ = held_out_log_densities(model, richer, U, seed, network=False)
+    gain = with_network - alone
+    error = np.sqrt(gain.var() / len(gain) + log_z_error**2)
+    return bool(gain.mean() > error)
+
+
+def log_partition(model, base, n_chains, n_temperatures, seed):
+    """``(log Z, stderr, method)`` of ``model`` (standardised coordinates):
+    importance sampling from its mixture ``base`` (``n_chains *
+    n_temperatures`` draws), or AIS from ``N(0, I)`` without one."""
+    if base["base_weights"].size:
+        n_draws = n_chains * n_temperatures
+        return (*importance_log_partition(model, base, n_draws, seed), "importance")
+    return (*ais_log_partition(model, n_chains, n_temperatures, seed), "ais")
 
 
 def _model_from_params(params):
@@ -282,11 +309,18 @@ class _DensityTracker(HeldOutTracker):
 
         model = _model_from_params(params)
         energies = energies_and_grads(model, self.X_val, np.empty_like(self.X_val))
-        if params["base_weights"].size:
-            n_draws = TRACK_AIS_CHAINS * TRACK_AIS_TEMPERATURES
-            log_z, _ = importance_log_partition(model, params, n_draws, self.seed)
-        else:
-            log_z, _ = ais_log_partition(
-                model, TRACK_AIS_CHAINS, TRACK_AIS_TEMPERATURES, self.seed
-            )
+        log_z, _, _ = log_partition(
+            model, params, TRACK_AIS_CHAINS, TRACK_AIS_TEMPERATURES, self.seed
+        )
         return float(-energies.mean() - log_z - self.log_det)
+
+
+def state_with_base(state):
+    """A pickled EnergyDensity's state, with an empty base if it predates
+    the mixture base."""
+    if "coefs_" not in state or "_base" in state:
+        return state
+    base = no_base(state["coefs_"][0].shape[0])
+    return {**state, "_base": base, "base_weights_": base["base_weights"],
+            "base_means_": base["base_means"],
+            "base_covariances_": base["base_chol"]}  # fmt: skip

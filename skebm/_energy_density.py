@@ -23,16 +23,16 @@ from ._energy_base import (
     WEAK_COMPONENTS,
     _DensityTracker,
     _model_from_params,
-    ais_log_partition,
     auto_epochs,
     draw,
     fit_base,
-    importance_log_partition,
     importance_weights,
     kernel_mixture,
+    log_partition,
     network_wins,
     no_base,
     split_rows,
+    state_with_base,
     whitening,
 )
 from ._log_z import LogPartitionCache
@@ -113,8 +113,8 @@ class EnergyDensity(
     sampler : {"auto", "importance", "mala", "hmc", "pt"}, default="auto"
         How the model's side of the gradient is drawn. ``"importance"``:
         importance sampling from a Gaussian mixture base (see above; 1000
-        draws per update; the chains, ``n_mcmc_steps`` and ``n_chains``
-        then only give ``sample`` its starting points). ``"auto"``:
+        draws per update; ``n_mcmc_steps`` is then unused, and ``chains_``
+        holds a weighted resample of the last update's draws). ``"auto"``:
         ``"importance"`` with two features or fewer, ``"mala"`` with more
         (where the importance weights degenerate). Otherwise the MCMC
         transition of the persistent chains: Metropolis-adjusted
@@ -134,7 +134,8 @@ class EnergyDensity(
         L2 penalty on the network's parameters.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, score them after every
-        epoch (``log Z`` from a small AIS run with a fixed seed), stop after
+        epoch (``log Z`` from a small AIS or importance-sampling run with a
+        fixed seed), stop after
         ``n_iter_no_change`` epochs without an improvement larger than
         ``tol`` and keep the best epoch's parameters.
     validation_fraction : float, default=0.1
@@ -147,7 +148,9 @@ class EnergyDensity(
     n_ais_chains : int, default=200
         AIS chains of the ``log Z`` estimate.
     n_ais_temperatures : int, default=1000
-        Intermediate distributions of the ``log Z`` estimate.
+        Intermediate distributions of the ``log Z`` estimate. With a
+        mixture base, ``n_ais_chains * n_ais_temperatures`` is the number
+        of importance-sampling draws.
     verbose : int, default=0
         Print one line per epoch.
     random_state : int, RandomState instance or None, default=None
@@ -176,18 +179,22 @@ class EnergyDensity(
     chains_ : ndarray of shape (n_chains, n_features)
         Persistent chains (standardised units).
     log_partition_ : float
-        ``log Z`` in data units, from AIS (computed on first access).
+        ``log Z`` in data units, from AIS, or importance sampling with a
+        mixture base (computed on first access).
     log_partition_stderr_ : float
-        Its standard error (delta method over the AIS weights).
+        Its standard error (delta method over the AIS or importance
+        weights).
     log_partition_method_ : str
         ``"ais"``, or ``"importance"`` with a mixture base.
     history_ : dict of ndarray
-        Per epoch: ``epoch``, ``energy_gap`` (mean energy of the chains
-        minus that of the data: near 0 when the chains match the data),
+        Per epoch: ``epoch``, ``energy_gap`` (mean energy of the chains, or
+        weighted mean of the base's draws, minus that of the data: near 0
+        when they match the data),
         ``acceptance_rate`` (with a mixture base: the effective sample size
         of the importance weights as a share of the draws), ``step_size``,
         ``time``, and with early stopping
-        ``validation_log_likelihood``.
+        ``validation_log_likelihood``. When the mixture alone is kept, these
+        describe the network's training on the weak base.
     n_iter_ : int
         Epochs run.
     best_epoch_ : int or None
@@ -352,6 +359,11 @@ class EnergyDensity(
                 "hidden_layer_sizes changed since the model was fitted; call "
                 "fit instead."
             )
+        if self._importance(X.shape[1]) != bool(self._base["base_weights"].size):
+            raise ValueError(
+                f"sampler={self.sampler!r} does not match how the model was "
+                f"fitted (with a mixture base or MCMC chains); call fit instead."
+            )
         from ._base import resize_chains
 
         theta, sizes, center, precision, _ = self._std_model()
@@ -467,23 +479,20 @@ class EnergyDensity(
         self._log_partition_cache = LogPartitionCache(plan)
 
     def _compute_log_partition(self, plan):
-        model, seed = self._std_model(), plan["seed"]
-        if self._base["base_weights"].size:
-            n_draws = self.n_ais_chains * self.n_ais_temperatures
-            log_z, stderr = importance_log_partition(model, self._base, n_draws, seed)
-            method = "importance"
-        else:
-            log_z, stderr = ais_log_partition(
-                model, self.n_ais_chains, self.n_ais_temperatures, seed
-            )
-            method = "ais"
+        log_z, stderr, method = log_partition(
+            self._std_model(), self._base, self.n_ais_chains,
+            self.n_ais_temperatures, plan["seed"],
+        )  # fmt: skip
         _, log_det = np.linalg.slogdet(self.whitening_)
         return log_z - float(log_det), stderr, method
+
+    def __setstate__(self, state):
+        super().__setstate__(state_with_base(state))
 
     # ------------------------------------------------------------- inference
     def _std_model(self):
         """The energy of standardised rows, as the kernels take it:
-        ``(theta, sizes, center, precision)``."""
+        ``(theta, sizes, center, precision, mix)``."""
         parts = []
         for W, b in zip(self.coefs_, self.intercepts_):
             parts += [W.T.ravel(), b]

@@ -157,11 +157,15 @@ def test_network_wins_only_by_more_than_a_standard_error(gmm):
 
     V = np.random.RandomState(3).normal(size=(500, 2))
     exact, wider = gaussian(1.0), gaussian(np.sqrt(1.02))
-    gain = held_out_log_densities(off, exact, V, 0) - held_out_log_densities(
-        off, wider, V, 0, network=False
+    gain = (
+        held_out_log_densities(off, exact, V, 0)[0]
+        - held_out_log_densities(off, wider, V, 0, network=False)[0]
     )
     assert abs(gain.mean()) < gain.std() / np.sqrt(len(V))
     assert not network_wins(off, exact, wider, V, seed=0)
+    # too few held-out rows to tell keep the mixture, however clear the gain
+    assert network_wins(off, weak, shifted, U[:20], seed=0)
+    assert not network_wins(off, weak, shifted, U[:19], seed=0)
 
 
 def test_auto_sampler_uses_importance_in_two_dimensions():
@@ -240,3 +244,47 @@ def test_no_base_is_empty():
     assert all(v.shape[0] == 0 for v in base.values())
     mix = kernel_mixture(base)
     assert mix[0].shape == (0, 3) and mix[2].shape == (0,)
+
+
+def test_one_row_and_tiny_data_fit_with_a_base():
+    X = np.random.RandomState(0).normal(size=(10, 2))
+    fast = dict(n_iter=2, n_ais_chains=20, n_ais_temperatures=50, random_state=0)
+    for rows in (X[:1], X[:1, :1], X[:2], X[:5]):
+        model = EnergyDensity(**fast).fit(rows)
+        assert model.base_weights_.size >= 1
+        assert np.all(np.isfinite(model.score_samples(rows)))
+    one = EnergyDensity(**fast).partial_fit(X[:1])
+    assert np.isfinite(one.score_samples(X[:1])).all()
+    # one row gives the whitened data's Gaussian around it (whitening of one
+    # row is the identity)
+    np.testing.assert_allclose(one.base_covariances_, np.eye(2)[None])
+    stopped = EnergyDensity(early_stopping=True, **fast).fit(X[:2])
+    assert np.isfinite(stopped.score_samples(X[:2])).all()
+
+
+def test_changing_between_base_and_chains_needs_fit():
+    X = moons(100)
+    fast = dict(n_iter=1, n_ais_chains=20, n_ais_temperatures=50, random_state=0)
+    model = EnergyDensity(**fast).fit(X)  # "auto", 2 features: a base
+    with pytest.raises(ValueError, match="sampler='mala' does not match"):
+        model.set_params(sampler="mala").partial_fit(X)
+    chains = EnergyDensity(sampler="mala", **fast).fit(X)
+    chains.set_params(sampler="hmc").partial_fit(X)  # chains to chains: fine
+    with pytest.raises(ValueError, match="sampler='importance' does not match"):
+        chains.set_params(sampler="importance").partial_fit(X)
+
+
+def test_models_pickled_before_the_base_still_score():
+    import pickle
+
+    X = moons(100)
+    model = EnergyDensity(n_iter=1, sampler="mala", n_ais_chains=20,
+                          n_ais_temperatures=50, random_state=0).fit(X)  # fmt: skip
+    expected = model.score_samples(X[:5])
+    old = model.__getstate__()
+    for key in ("_base", "base_weights_", "base_means_", "base_covariances_"):
+        del old[key]
+    restored = EnergyDensity.__new__(EnergyDensity)
+    restored.__setstate__(pickle.loads(pickle.dumps(old)))
+    np.testing.assert_array_equal(restored.score_samples(X[:5]), expected)
+    assert restored.base_weights_.size == 0

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skebm import EnergyDensity, EnergyOutlierDetector, sampling
-from skebm._energy_density import ais_log_partition, auto_epochs
+from skebm._energy_base import ais_log_partition, auto_epochs
 from skebm._kernels._energy_net import energies_and_grads, no_mixture, param_grad_sum
 
 FAST = dict(n_iter=3, n_ais_chains=50, n_ais_temperatures=200, random_state=0)
