@@ -613,8 +613,8 @@ MUTATIONS = [
     dict(
         id="base-selection-ignores-standard-error",
         file="skebm/_energy_base.py",
-        old="    return bool(gain.mean() > gain.std() / np.sqrt(len(gain)))\n",
-        new="    return bool(gain.mean() > -gain.std() / np.sqrt(len(gain)))\n",
+        old="    return bool(gain.mean() > error)\n",
+        new="    return bool(gain.mean() > -error)\n",
         why="the network is kept unless it loses by a standard error (rule inverted)",
         tests=BASE,
     ),
