@@ -121,24 +121,26 @@ def auto_epochs(n_samples, n_features, batch_size):
     return int(np.clip(-(-AUTO_UPDATES // n_batches), AUTO_EPOCHS[0], most))
 
 
-def fit_base(U, seed, max_components=MAX_COMPONENTS):
-    """The base's arrays (a dict over :data:`BASE_KEYS`): a full-covariance
-    :class:`~sklearn.mixture.GaussianMixture` of the whitened rows ``U``,
-    its number of components the BIC's choice among ``1 ..
-    max_components`` (those with fewer free parameters than rows). One row:
-    the whitened data's Gaussian ``N(row, I)``, the quadratic's start. The
-    fits run on one thread (k-means initialisation included), so that the
-    base does not depend on the thread count."""
+def fit_bases(U, seed, max_components=MAX_COMPONENTS, weak=WEAK_COMPONENTS):
+    """``(weak base, richer base)``, each a dict over :data:`BASE_KEYS`:
+    full-covariance :class:`~sklearn.mixture.GaussianMixture` fits of the
+    whitened rows ``U`` with 1, 2, ... components (while they have fewer
+    free parameters than rows, up to ``max_components``), the BIC's choice
+    among those of at most ``weak`` components and among all. One row: the
+    whitened data's Gaussian ``N(row, I)``, the quadratic's start. The fits
+    run on one thread (k-means initialisation included), so that the bases
+    do not depend on the thread count."""
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
 
     n, d = U.shape
     if n < 2:
         eye = np.eye(d)[None]
-        return {"base_weights": np.ones(1), "base_means": U[:1].copy(),
-                "base_chol": eye.copy(), "base_cov_chol": eye.copy()}  # fmt: skip
+        one = {"base_weights": np.ones(1), "base_means": U[:1],
+               "base_chol": eye, "base_cov_chol": eye}  # fmt: skip
+        return tuple({key: v.copy() for key, v in one.items()} for _ in range(2))
     per_component = d + d * (d + 1) // 2 + 1
-    best, best_bic = None, np.inf
+    fits = []  # (BIC, k, mixture)
     with threadpool_limits(limits=1):
         for k in range(1, max_components + 1):
             if k > 1 and (k * per_component - 1 >= n or k > n):
@@ -146,14 +148,18 @@ def fit_base(U, seed, max_components=MAX_COMPONENTS):
             gmm = GaussianMixture(
                 k, covariance_type="full", n_init=2, random_state=numpy_seed(seed)
             ).fit(U)
-            bic = gmm.bic(U)
-            if bic < best_bic:
-                best, best_bic = gmm, bic
+            fits.append((gmm.bic(U), k, gmm))
+    # the lowest BIC, the fewer components on a tie
+    best_weak = min(f for f in fits if f[1] <= weak)[2]
+    return _base_arrays(best_weak), _base_arrays(min(fits)[2])
+
+
+def _base_arrays(gmm):
     return {
-        "base_weights": best.weights_.copy(),
-        "base_means": np.ascontiguousarray(best.means_),
-        "base_chol": np.ascontiguousarray(best.precisions_cholesky_),
-        "base_cov_chol": np.linalg.cholesky(best.covariances_),
+        "base_weights": gmm.weights_.copy(),
+        "base_means": np.ascontiguousarray(gmm.means_),
+        "base_chol": np.ascontiguousarray(gmm.precisions_cholesky_),
+        "base_cov_chol": np.linalg.cholesky(gmm.covariances_),
     }
 
 
@@ -171,12 +177,11 @@ def kernel_mixture(base):
     """``mix = (means, chol, log_norm)`` as the kernels take it."""
     chol = base["base_chol"]
     d = chol.shape[-1]
-    with np.errstate(divide="ignore"):
-        log_norm = (
-            np.log(base["base_weights"])
-            + np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-            - 0.5 * d * np.log(2 * np.pi)
-        )
+    log_norm = (
+        np.log(base["base_weights"])
+        + np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        - 0.5 * d * np.log(2 * np.pi)
+    )
     return (base["base_means"], chol, np.ascontiguousarray(log_norm))
 
 

@@ -20,12 +20,11 @@ from ._energy_base import (
     N_DRAWS,
     N_LEAPFROG,
     TARGETS,
-    WEAK_COMPONENTS,
     _DensityTracker,
     _model_from_params,
     auto_epochs,
     draw,
-    fit_base,
+    fit_bases,
     importance_weights,
     kernel_mixture,
     log_partition,
@@ -345,11 +344,9 @@ class EnergyDensity(
             "hot": np.empty((0, d)),
             **no_base(d),
         }
-        if self._importance(d):  # the mixture replaces the quadratic
-            seed = draw_seed(rng)
-            params.update(fit_base((X - mean) @ A, seed, WEAK_COMPONENTS))
-            params["log_precision"][:] = -np.inf
-            params["base_seed"] = np.array([seed])
+        if self._importance(d):  # a mixture base (fitted in _train) replaces
+            params["log_precision"][:] = -np.inf  # the quadratic
+            params["base_seed"] = np.array([draw_seed(rng)])
         return params
 
     def _continued_parameters(self, X):
@@ -404,12 +401,8 @@ class EnergyDensity(
         if n_epochs == "auto":
             n_epochs = auto_epochs(*X.shape, self.batch_size)
         params["n_epochs"] = np.array([n_epochs])  # the learning-rate schedule
-        if tracker is not None:  # whiten (and fit the base) by X_train alone
+        if tracker is not None:  # whiten by X_train alone, as the tracker does
             params["mean"], params["whitening"], _ = whitening(X)
-            if "base_seed" in params:
-                U = (X - params["mean"]) @ params["whitening"]
-                seed = int(params["base_seed"][0])
-                params.update(fit_base(U, seed, WEAK_COMPONENTS))
         if "base_seed" in params:  # fit, with a mixture base
             return self._train_selecting_base(X, params, n_epochs, tracker)
         return super()._train(X, params, n_epochs, previous_history, tracker)
@@ -422,13 +415,14 @@ class EnergyDensity(
         more than a standard error."""
         seed = int(params.pop("base_seed")[0])
         U = (X - params["mean"]) @ params["whitening"]
-        richer = fit_base(U, seed)
-        if richer["base_weights"].size <= params["base_weights"].size:
+        weak, richer = fit_bases(U, seed)
+        params.update(weak)
+        if richer["base_weights"].size <= weak["base_weights"].size:
             return super()._train(X, params, n_epochs, None, tracker)
         fit_rows, held_out = split_rows(len(X), self.validation_fraction, seed)
-        params.update(fit_base(U[fit_rows], seed, WEAK_COMPONENTS))
+        weak, alone = fit_bases(U[fit_rows], seed)
+        params.update(weak)
         history = super()._train(X[fit_rows], params, n_epochs, None, tracker)
-        alone = fit_base(U[fit_rows], seed)
         model = _model_from_params(params)
         if not network_wins(model, params, alone, U[held_out], seed):
             params.update(richer)

@@ -185,9 +185,9 @@ class Trainer:
         diff = X - model[2]
         p2 = model[3] * model[3]
         quadratic = 0.5 * (diff * diff * p2).sum(axis=1)
-        with np.errstate(invalid="ignore"):  # a mixture base: p = 0, frozen
-            grad_quadratic = np.concatenate([-(weights @ (diff * p2)),
-                                             weights @ (diff * diff * p2)])  # fmt: skip
+        # (a mixture base: p = 0, so the quadratic's gradient is 0: frozen)
+        grad_quadratic = np.concatenate([-(weights @ (diff * p2)),
+                                         weights @ (diff * diff * p2)])  # fmt: skip
         if self.alpha:  # the penalty on the network's output v . z_L
             net = energies_and_grads(model, X, np.empty_like(X)) - quadratic
             weights = weights + 2 * self.alpha * net / X.shape[0]

@@ -60,11 +60,11 @@ def _model_space(model):
 def rbm_net_model(W, a, c, sigma):
     """A Gaussian-Bernoulli RBM's free energy over its visible units as a
     one-layer energy network (see :mod:`._kernels._energy_net`)."""
+    from ._kernels._energy_net import no_mixture
+
     W, a, c = (np.asarray(v, dtype=np.float64) for v in (W, a, c))
     inv_sigma = 1.0 / np.asarray(sigma, dtype=np.float64)
     theta = np.concatenate([(W * inv_sigma).ravel(), c, -np.ones(len(c))])
-    from ._kernels._energy_net import no_mixture
-
     sizes = np.array(W.shape[::-1], dtype=np.int64)
     return (theta, sizes, np.ascontiguousarray(a), inv_sigma, no_mixture(len(a)))
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
-from test_energy_density import grid, moons, random_net
+from test_energy_density import assert_input_gradients, grid, moons, random_net
 
 from skebm import EnergyDensity
 from skebm._energy_base import (
@@ -67,14 +67,7 @@ def test_mixture_energy_is_minus_the_mixture_log_density(gmm):
 def test_mixture_energy_gradients_match_finite_differences(gmm):
     model = with_base(random_net([2, 5, 3], seed=2), base_of(gmm))
     X = np.random.RandomState(3).normal(scale=2.0, size=(70, 2))
-    G = np.empty_like(X)
-    E = energies_and_grads(model, X, G)
-    h = 1e-6
-    for i in range(2):
-        step = np.eye(2)[i] * h
-        up = energies_and_grads(model, X + step, np.empty_like(X))
-        down = energies_and_grads(model, X - step, np.empty_like(X))
-        np.testing.assert_allclose(G[:, i], (up - down) / (2 * h), rtol=1e-5, atol=1e-6)
+    E = assert_input_gradients(model, X)
     # the parameter kernel reports the same energies (mixture included)
     energies, _ = param_grad_sum(model, X, np.ones(len(X)), 2)
     np.testing.assert_allclose(energies, E, rtol=1e-12)
@@ -223,8 +216,8 @@ def test_importance_training_beats_its_base_and_partial_fit_keeps_it(monkeypatch
     the network trained by importance sampling must carve the circle."""
     import skebm._energy_density as module
 
-    fit_base = module.fit_base
-    monkeypatch.setattr(module, "fit_base", lambda U, seed, _=0: fit_base(U, seed, 1))
+    fit_bases = module.fit_bases
+    monkeypatch.setattr(module, "fit_bases", lambda U, seed: fit_bases(U, seed, 1, 1))
     X, X_test = circle(400, 0), circle(400, 5)
     model = EnergyDensity(n_iter=40, sampler="importance", random_state=0).fit(X)
     base = {key: value.copy() for key, value in model._base.items()}
