@@ -59,8 +59,11 @@ BASE_KEYS = ("base_weights", "base_means", "base_chol", "base_cov_chol")
 
 def whitening(X):
     """``(mean, A, log_det)``: ZCA whitening ``u = (x - mean) @ A`` of the
-    rows of ``X`` (``A`` symmetric; the covariance's eigenvalues floored
-    at 1e-12 times the largest, or 1 if all vanish) and ``log |det A|``."""
+    rows of ``X`` (``A`` symmetric) and ``log |det A|``. Directions of
+    no variance (eigenvalues of the covariance at most 1e-12 times the
+    largest: a constant column, or columns that are exactly collinear) are
+    scaled as the widest one is, so that rounding noise along them is not
+    blown up (the largest eigenvalue is used; 1 if all vanish)."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=0)
         cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
@@ -72,7 +75,9 @@ def whitening(X):
         )
     values, vectors = np.linalg.eigh(cov)
     top = values.max() if values.size else 0.0
-    values = np.maximum(values, 1e-12 * top) if top > 0 else np.ones_like(values)
+    values = (
+        np.where(values > 1e-12 * top, values, top) if top > 0 else np.ones_like(values)
+    )
     A = (vectors / np.sqrt(values)) @ vectors.T
     return mean, np.ascontiguousarray(A), float(-0.5 * np.log(values).sum())
 

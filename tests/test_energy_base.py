@@ -255,6 +255,27 @@ def test_one_row_and_tiny_data_fit_with_a_base():
     assert np.isfinite(stopped.score_samples(X[:2])).all()
 
 
+def test_rounding_noise_along_a_constant_column_is_not_blown_up():
+    # A constant column (or exactly collinear ones) has no variance: the
+    # whitening scales it as the widest direction, so that a row off by
+    # rounding noise scores as the row does (with the direction floored
+    # at 1e-12 of the largest variance, 1e-7 off scored about -4900 nats
+    # instead of about 18), while a row off the constant is still unlikely.
+    from skebm._energy_base import whitening
+
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=100), np.ones(100)]
+    mean, A, _ = whitening(X)
+    assert np.abs(1e-7 * A[1]).max() < 1e-6  # noise stays noise
+    collinear = np.c_[X[:, 0], 2.0 * X[:, 0]]
+    assert np.abs(1e-7 * whitening(collinear)[1]).max() < 1e-6
+    model = EnergyDensity(n_iter=5, random_state=0).fit(X)
+    near = model.score_samples(X[:20] + 1e-7)
+    np.testing.assert_allclose(near, model.score_samples(X[:20]), atol=1e-3)
+    off = model.score_samples(X[:20] + [0.0, 0.5])
+    assert np.all(off < model.score_samples(X[:20]) - 100)
+
+
 def test_changing_between_base_and_chains_needs_fit():
     X = moons(100)
     fast = dict(n_iter=1, n_ais_chains=20, n_ais_temperatures=50, random_state=0)

@@ -619,6 +619,17 @@ MUTATIONS = [
         tests=BASE,
     ),
     dict(
+        id="whitening-blows-up-constant-directions",
+        file="skebm/_energy_base.py",
+        old="np.where(values > 1e-12 * top, values, top)",
+        new="np.maximum(values, 1e-12 * top)",
+        why="a constant column is whitened by 1e-6 of the widest scale: noise x 1e6",
+        tests=[
+            "tests/test_energy_base.py::"
+            "test_rounding_noise_along_a_constant_column_is_not_blown_up"
+        ],
+    ),
+    dict(
         id="mixture-sample-starts-from-training-chains",
         file="skebm/_energy_density.py",
         old="            start = draws[picks]\n",
