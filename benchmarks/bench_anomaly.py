@@ -290,7 +290,8 @@ def main():
     warnings.filterwarnings("ignore", category=UserWarning)
     # Compile the kernels outside the timings.
     warm = np.random.default_rng(0).random((20, 3))
-    EnergyOutlierDetector(random_state=0).fit(warm)
+    EnergyOutlierDetector(random_state=0).fit(warm)  # the Gaussian RBM
+    EnergyOutlierDetector(random_state=0).fit(warm[:, :2]).score_samples(warm[:, :2])
     BernoulliRBM(n_components=2, n_iter=1, persistent=False).fit(warm > 0.5)
     suites = {"real": real_tasks, "synthetic": synthetic_tasks}
     for suite in args.suite:

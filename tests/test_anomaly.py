@@ -31,6 +31,19 @@ def gaussian_rbm(**kw):
     return GaussianBernoulliRBM(n_components=8, n_iter=20, random_state=0, **kw)
 
 
+def spy_on_log_partition(monkeypatch, cls):
+    """A list that gains an item each time a ``cls`` estimates its log Z."""
+    calls = []
+    original = cls._compute_log_partition
+
+    def spy(self, plan):
+        calls.append(1)
+        return original(self, plan)
+
+    monkeypatch.setattr(cls, "_compute_log_partition", spy)
+    return calls
+
+
 def test_planted_outliers_are_ranked_and_flagged(rng):
     inliers, outliers = planted(rng)
     assert len(outliers) >= 10
@@ -107,7 +120,7 @@ def test_works_with_bernoulli_rbm_and_other_density_models(rng):
     assert gmm.offset_ <= np.median(gmm.score_samples(X))
 
 
-def test_default_model_is_a_scaled_gaussian_rbm_trained_for_3000_updates(rng):
+def test_default_model_on_more_features_is_a_scaled_gaussian_rbm(rng):
     for n_in, epochs in ((60, 500), (1000, 30), (25_000, 2)):
         inliers, _ = planted(rng, n_in=n_in)
         detector = EnergyOutlierDetector(random_state=0).fit(inliers)
@@ -162,6 +175,79 @@ def test_default_model_finds_a_class_between_two_others():
     y_test = np.r_[np.zeros(len(test)), np.ones((y == 1).sum())]
     detector = EnergyOutlierDetector(random_state=0).fit(train)
     assert roc_auc_score(y_test, -detector.score_samples(X_test)) > 0.8
+
+
+def moons_task():
+    """bench_anomaly.py's 2-D two moons: 200 training inliers; 100 test
+    inliers and 45 uniform outliers."""
+    from sklearn.datasets import make_moons
+
+    inliers = 4.0 * (make_moons(300, noise=0.05, random_state=0)[0] - [0.5, 0.25])
+    outliers = np.random.RandomState(42).uniform(-6, 6, size=(45, 2))
+    X_test = np.vstack([inliers[200:], outliers])
+    return inliers[:200], X_test, np.r_[np.zeros(100), np.ones(45)]
+
+
+@pytest.fixture(scope="module")
+def moons_detector():
+    train, _, _ = moons_task()
+    return EnergyOutlierDetector(random_state=0).fit(train)
+
+
+def test_default_model_on_two_features_is_energy_density(moons_detector):
+    from skebm import EnergyDensity
+
+    model = moons_detector.estimator_
+    assert isinstance(model, EnergyDensity)
+    assert model.random_state == 0 and model.log_partition_method_ == "importance"
+    # one feature too; three features or sparse data: the scaled Gaussian RBM
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    one = EnergyOutlierDetector(random_state=0).fit(X[:, :1])
+    assert isinstance(one.estimator_, EnergyDensity)
+    three = EnergyOutlierDetector(random_state=0).fit(X)
+    assert isinstance(three.estimator_.steps[-1][1], GaussianBernoulliRBM)
+    import scipy.sparse as sp
+
+    sparse = EnergyOutlierDetector(random_state=0).fit(sp.csr_matrix(X[:, :2]))
+    assert isinstance(sparse.estimator_.steps[-1][1], GaussianBernoulliRBM)
+
+
+def test_default_model_ranks_outliers_of_two_moons(moons_detector):
+    # bench_anomaly.py, seeds 0-2: 0.915 for the default, 0.689 for the
+    # scaled Gaussian RBM (the default on more features), 0.835 for a
+    # BIC-chosen GaussianMixture; a single Gaussian's contours cover the
+    # moons' hollows
+    _, X_test, y_test = moons_task()
+    auc = roc_auc_score(y_test, -moons_detector.decision_function(X_test))
+    assert auc > 0.85
+    ranked = roc_auc_score(y_test, -moons_detector.score_samples(X_test))
+    assert ranked == auc  # log Z shifts every score alike
+
+
+def test_two_feature_default_is_deterministic_and_survives_pickling(
+    moons_detector, monkeypatch
+):
+    import pickle
+
+    from skebm import EnergyDensity
+
+    calls = spy_on_log_partition(monkeypatch, EnergyDensity)
+    train, X_test, _ = moons_task()
+    again = EnergyOutlierDetector(random_state=0).fit(train)
+    np.testing.assert_array_equal(
+        again.decision_function(X_test), moons_detector.decision_function(X_test)
+    )
+    again.predict(X_test)
+    assert calls == []  # fit and decisions need no log Z
+    loaded = pickle.loads(pickle.dumps(moons_detector))
+    np.testing.assert_array_equal(
+        loaded.decision_function(X_test), moons_detector.decision_function(X_test)
+    )
+    np.testing.assert_array_equal(
+        loaded.predict(X_test), moons_detector.predict(X_test)
+    )
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        EnergyOutlierDetector().fit(train[:1])
 
 
 class _NaNScorer(BaseEstimator):
@@ -223,14 +309,7 @@ def test_decisions_need_no_log_partition(rng):
 def test_fit_and_predict_do_not_estimate_log_partition(rng, monkeypatch):
     """Only score_samples and the attributes that carry log Z estimate it,
     also through a Pipeline (of one step or more)."""
-    calls = []
-    original = GaussianBernoulliRBM._compute_log_partition
-
-    def spy(self, plan):
-        calls.append(1)
-        return original(self, plan)
-
-    monkeypatch.setattr(GaussianBernoulliRBM, "_compute_log_partition", spy)
+    calls = spy_on_log_partition(monkeypatch, GaussianBernoulliRBM)
     inliers, _ = planted(rng)
     for estimator in (
         gaussian_rbm(),

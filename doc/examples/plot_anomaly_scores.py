@@ -3,15 +3,17 @@
 Anomaly scores of a Gaussian RBM on an unseen digit
 ======================================================
 
-:class:`skebm.EnergyOutlierDetector` with its default model (a
-:class:`~sklearn.preprocessing.StandardScaler` and a
-:class:`skebm.GaussianBernoulliRBM` with learned variances, trained for
-about 3000 minibatch updates) learns the density of images of the digits
+:class:`skebm.EnergyOutlierDetector` with its default model on data with
+three features or more (a :class:`~sklearn.preprocessing.StandardScaler`
+and a :class:`skebm.GaussianBernoulliRBM` with learned variances, trained
+for about 3000 minibatch updates) learns the density of images of the digits
 1-9, scores new images by their log-density and flags the least likely
 ones. Images of the digit 0, never
 seen in training, should score lower than held-out images of the other
 digits. We plot both score distributions, the detector's threshold
 ``offset_``, and the ROC curve against scikit-learn's IsolationForest.
+On two features the default model is :class:`skebm.EnergyDensity`: the
+last section draws its decision boundary around two moons.
 
 See :ref:`gaussian_rbm` for the model and the detector.
 """
@@ -83,4 +85,40 @@ ax_roc.set_xlabel("false positive rate (other digits flagged)")
 ax_roc.set_ylabel("true positive rate (zeros flagged)")
 ax_roc.legend(loc="lower right")
 ax_roc.set_title("Flagging the unseen digit")
+
+# %%
+# On two features
+# ---------------
+# With one or two features the default model is
+# :class:`skebm.EnergyDensity`, which learns a correction to a BIC-chosen
+# Gaussian mixture (:ref:`energy_density`). Two moons, as in
+# ``benchmarks/bench_anomaly.py``: 200 training points, then 100 held-out
+# points and 45 uniform outliers. The shading is ``decision_function``; the
+# black line, where it is 0, encloses all but 10% of the training points
+# (``contamination=0.1``).
+from sklearn.datasets import make_moons
+
+moons = 4.0 * (make_moons(300, noise=0.05, random_state=0)[0] - [0.5, 0.25])
+outliers = np.random.RandomState(42).uniform(-6, 6, size=(45, 2))
+moon_detector = EnergyOutlierDetector(random_state=0).fit(moons[:200])
+moon_forest = make_pipeline(StandardScaler(), IsolationForest(random_state=0))
+moon_forest.fit(moons[:200])
+moon_test = np.vstack([moons[200:], outliers])
+moon_truth = np.r_[np.zeros(100), np.ones(45)]
+
+grid = np.linspace(-6, 6, 200)
+xx, yy = np.meshgrid(grid, grid)
+cells = np.c_[xx.ravel(), yy.ravel()]
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), layout="constrained")
+for ax, (name, model) in zip(
+    axes, (("EnergyOutlierDetector()", moon_detector), ("IsolationForest", moon_forest))
+):
+    levels = model.decision_function(cells).reshape(xx.shape)
+    auc = roc_auc_score(moon_truth, -model.decision_function(moon_test))
+    ax.contourf(xx, yy, np.clip(levels, -10, None), levels=20, cmap="Blues_r")
+    ax.contour(xx, yy, levels, levels=[0.0], colors="k")
+    ax.scatter(*moons[200:].T, s=8, c="white", edgecolors="k", linewidths=0.4)
+    ax.scatter(*outliers.T, s=14, c="tab:red", marker="x")
+    ax.set_title(f"{name}: ROC AUC {auc:.3f}")
+    ax.set_aspect("equal")
 plt.show()

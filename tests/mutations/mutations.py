@@ -484,6 +484,25 @@ MUTATIONS = [
         tests=["tests/test_anomaly.py"],
     ),
     dict(
+        id="detector-two-features-get-the-gaussian-rbm",
+        file="skebm/_anomaly.py",
+        old="    if not sparse and n_features <= AUTO_IMPORTANCE_FEATURES:\n",
+        new="    if not sparse and n_features < AUTO_IMPORTANCE_FEATURES:\n",
+        why="the default detector fits the Gaussian RBM to two-feature data",
+        tests=["tests/test_anomaly.py::test_default_model_ranks_outliers_of_two_moons"],
+    ),
+    dict(
+        id="detector-default-energy-density-unseeded",
+        file="skebm/_anomaly.py",
+        old="        return EnergyDensity(random_state=random_state)\n",
+        new="        return EnergyDensity()\n",
+        why="the detector's random_state does not reach its EnergyDensity",
+        tests=[
+            "tests/test_anomaly.py::"
+            "test_two_feature_default_is_deterministic_and_survives_pickling"
+        ],
+    ),
+    dict(
         id="validation-unit-interval-tolerance",
         file="skebm/_validation.py",
         old=(
