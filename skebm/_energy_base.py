@@ -59,11 +59,16 @@ BASE_KEYS = ("base_weights", "base_means", "base_chol", "base_cov_chol")
 
 def whitening(X):
     """``(mean, A, log_det)``: ZCA whitening ``u = (x - mean) @ A`` of the
-    rows of ``X`` (``A`` symmetric) and ``log |det A|``. Directions of
-    no variance (eigenvalues of the covariance at most 1e-12 times the
-    largest: a constant column, or columns that are exactly collinear) are
-    scaled as the widest one is, so that rounding noise along them is not
-    blown up (the largest eigenvalue is used; 1 if all vanish)."""
+    rows of ``X`` (``A`` symmetric) and ``log |det A|``.
+
+    The covariance's eigenvalues are floored at 1e-12 times the largest
+    (1 if all vanish). Constant columns (by scikit-learn's rule for
+    ``StandardScaler``: a variance within rounding error of zero) are left
+    out of the eigendecomposition and kept in data units, as
+    ``StandardScaler`` keeps them: floored with the other columns, a
+    constant column's rounding noise grew a million times over the widest
+    column's scale, so that a row off by 1e-7 scored thousands of nats
+    lower."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=0)
         cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
@@ -73,13 +78,21 @@ def whitening(X):
             "float64. Rescale X (e.g. with sklearn.preprocessing."
             "StandardScaler)."
         )
-    values, vectors = np.linalg.eigh(cov)
-    top = values.max() if values.size else 0.0
-    values = (
-        np.where(values > 1e-12 * top, values, top) if top > 0 else np.ones_like(values)
-    )
-    A = (vectors / np.sqrt(values)) @ vectors.T
-    return mean, np.ascontiguousarray(A), float(-0.5 * np.log(values).sum())
+    # sklearn.preprocessing._data._is_constant_feature
+    n, eps = X.shape[0], np.finfo(np.float64).eps
+    variances = np.diag(cov)
+    constant = variances <= n * eps * variances + (n * mean * eps) ** 2
+    varying = np.flatnonzero(~constant)
+    A = np.eye(len(mean))
+    log_det = 0.0
+    if varying.size:
+        sub = cov[np.ix_(varying, varying)]
+        values, vectors = np.linalg.eigh(sub)
+        top = values.max()
+        values = np.maximum(values, 1e-12 * top) if top > 0 else np.ones_like(values)
+        A[np.ix_(varying, varying)] = (vectors / np.sqrt(values)) @ vectors.T
+        log_det = float(-0.5 * np.log(values).sum())
+    return mean, np.ascontiguousarray(A), log_det
 
 
 def ais_log_partition(model, n_chains, n_temperatures, seed, method="mala"):

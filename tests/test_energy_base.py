@@ -255,25 +255,31 @@ def test_one_row_and_tiny_data_fit_with_a_base():
     assert np.isfinite(stopped.score_samples(X[:2])).all()
 
 
-def test_rounding_noise_along_a_constant_column_is_not_blown_up():
-    # A constant column (or exactly collinear ones) has no variance: the
-    # whitening scales it as the widest direction, so that a row off by
-    # rounding noise scores as the row does (with the direction floored
-    # at 1e-12 of the largest variance, 1e-7 off scored about -4900 nats
-    # instead of about 18), while a row off the constant is still unlikely.
+def test_constant_and_narrow_columns_are_whitened_in_proportion():
+    # A constant column is kept in data units (as StandardScaler keeps it):
+    # rounding noise stays noise, and a change of the constant is unlikely
+    # whatever the other column's scale. Floored with the other columns at
+    # 1e-12 of the largest variance, noise of 1e-7 next to a column of sd
+    # 1 scored about -4900 nats instead of about 18; scaled as the widest
+    # column, a change of 1 next to a column of sd 1e4 went unseen.
     from skebm._energy_base import whitening
 
     rng = np.random.RandomState(0)
-    X = np.c_[rng.normal(size=100), np.ones(100)]
-    mean, A, _ = whitening(X)
-    assert np.abs(1e-7 * A[1]).max() < 1e-6  # noise stays noise
-    collinear = np.c_[X[:, 0], 2.0 * X[:, 0]]
-    assert np.abs(1e-7 * whitening(collinear)[1]).max() < 1e-6
+    for spread in (1.0, 1e4):
+        X = np.c_[rng.normal(5.0 * spread, spread, size=100), np.ones(100)]
+        mean, A, log_det = whitening(X)
+        np.testing.assert_array_equal(A[1], [0.0, 1.0])
+        model = EnergyDensity(n_iter=5, random_state=0).fit(X)
+        near = model.score_samples(X[:20] + [0.0, 1e-7])
+        np.testing.assert_allclose(near, model.score_samples(X[:20]), atol=1e-3)
+        flipped = model.score_samples(X[:20] - [0.0, 1.0])
+        assert np.all(flipped < near - 1000)
+    # a narrow column that varies is not taken for a constant one: 20 of its
+    # standard deviations off is unlikely next to a column 1e7 times wider
+    X = np.c_[rng.normal(0, 5e4, size=300), rng.normal(0, 0.005, size=300)]
     model = EnergyDensity(n_iter=5, random_state=0).fit(X)
-    near = model.score_samples(X[:20] + 1e-7)
-    np.testing.assert_allclose(near, model.score_samples(X[:20]), atol=1e-3)
-    off = model.score_samples(X[:20] + [0.0, 0.5])
-    assert np.all(off < model.score_samples(X[:20]) - 100)
+    off = model.score_samples(X[:20] + [0.0, 0.1])
+    assert np.all(off < model.score_samples(X[:20]) - 50)
 
 
 def test_changing_between_base_and_chains_needs_fit():

@@ -638,14 +638,14 @@ MUTATIONS = [
         tests=BASE,
     ),
     dict(
-        id="whitening-blows-up-constant-directions",
+        id="whitening-floors-constant-columns",
         file="skebm/_energy_base.py",
-        old="np.where(values > 1e-12 * top, values, top)",
-        new="np.maximum(values, 1e-12 * top)",
-        why="a constant column is whitened by 1e-6 of the widest scale: noise x 1e6",
+        old="    constant = variances <= n * eps * variances + (n * mean * eps) ** 2\n",
+        new="    constant = variances < 0.0\n",
+        why="a constant column is whitened with the others: its noise grows 1e6 times",
         tests=[
             "tests/test_energy_base.py::"
-            "test_rounding_noise_along_a_constant_column_is_not_blown_up"
+            "test_constant_and_narrow_columns_are_whitened_in_proportion"
         ],
     ),
     dict(
