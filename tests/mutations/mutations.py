@@ -486,8 +486,8 @@ MUTATIONS = [
     dict(
         id="detector-two-features-get-the-gaussian-rbm",
         file="skebm/_anomaly.py",
-        old="    if not sparse and n_features <= AUTO_IMPORTANCE_FEATURES:\n",
-        new="    if not sparse and n_features < AUTO_IMPORTANCE_FEATURES:\n",
+        old="    if not (sparse or tied) and n_features <= AUTO_IMPORTANCE_FEATURES:\n",
+        new="    if not (sparse or tied) and n_features < AUTO_IMPORTANCE_FEATURES:\n",
         why="the default detector fits the Gaussian RBM to two-feature data",
         tests=["tests/test_anomaly.py::test_default_model_ranks_outliers_of_two_moons"],
     ),
@@ -500,6 +500,16 @@ MUTATIONS = [
         tests=[
             "tests/test_anomaly.py::"
             "test_two_feature_default_is_deterministic_and_survives_pickling"
+        ],
+    ),
+    dict(
+        id="detector-counts-get-energy-density",
+        file="skebm/_anomaly.py",
+        old="                tied=not sparse and _tied(X, self.n_features_in_),\n",
+        new="                tied=False,\n",
+        why="two columns of counts get a Gaussian mixture that spikes on their values",
+        tests=[
+            "tests/test_anomaly.py::test_two_features_of_counts_keep_the_gaussian_rbm"
         ],
     ),
     dict(
