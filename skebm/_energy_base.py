@@ -61,14 +61,14 @@ def whitening(X):
     """``(mean, A, log_det)``: ZCA whitening ``u = (x - mean) @ A`` of the
     rows of ``X`` (``A`` symmetric) and ``log |det A|``.
 
-    The covariance's eigenvalues are floored at 1e-12 times the largest
-    (1 if all vanish). Constant columns (by scikit-learn's rule for
-    ``StandardScaler``: a variance within rounding error of zero) are left
-    out of the eigendecomposition and kept in data units, as
-    ``StandardScaler`` keeps them: floored with the other columns, a
-    constant column's rounding noise grew a million times over the widest
-    column's scale, so that a row off by 1e-7 scored thousands of nats
-    lower."""
+    The covariance's eigenvalues are floored at 1e-12 times the largest.
+    Directions of no variance (a constant column, columns that are exactly
+    collinear: eigenvalues within rounding error of zero, relative to the
+    variance the direction would have if the columns were independent)
+    are scaled by that variance instead, a constant column's taken as 1
+    (scikit-learn's rule for ``StandardScaler``): floored, their rounding
+    noise grew a million times over the widest column's scale, so that a
+    row off by 1e-7 scored thousands of nats lower."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=0)
         cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
@@ -78,21 +78,20 @@ def whitening(X):
             "float64. Rescale X (e.g. with sklearn.preprocessing."
             "StandardScaler)."
         )
+    raw, vectors = np.linalg.eigh(cov)
+    top = raw.max() if raw.size else 0.0
+    values = np.maximum(raw, 1e-12 * top) if top > 0 else np.ones_like(raw)
     # sklearn.preprocessing._data._is_constant_feature
     n, eps = X.shape[0], np.finfo(np.float64).eps
     variances = np.diag(cov)
-    constant = variances <= n * eps * variances + (n * mean * eps) ** 2
-    varying = np.flatnonzero(~constant)
-    A = np.eye(len(mean))
-    log_det = 0.0
-    if varying.size:
-        sub = cov[np.ix_(varying, varying)]
-        values, vectors = np.linalg.eigh(sub)
-        top = values.max()
-        values = np.maximum(values, 1e-12 * top) if top > 0 else np.ones_like(values)
-        A[np.ix_(varying, varying)] = (vectors / np.sqrt(values)) @ vectors.T
-        log_det = float(-0.5 * np.log(values).sum())
-    return mean, np.ascontiguousarray(A), log_det
+    with np.errstate(over="ignore"):
+        constant = variances <= n * eps * variances + (n * mean * eps) ** 2
+    # each direction's variance if the columns were independent
+    natural = (vectors**2 * np.where(constant, 1.0, variances)[:, None]).sum(axis=0)
+    empty = raw <= max(X.shape) * eps * natural
+    values = np.where(empty, natural, values)
+    A = (vectors / np.sqrt(values)) @ vectors.T
+    return mean, np.ascontiguousarray(A), float(-0.5 * np.log(values).sum())
 
 
 def ais_log_partition(model, n_chains, n_temperatures, seed, method="mala"):

@@ -161,7 +161,11 @@ class EnergyDensity(
         Mean of the training data.
     whitening_ : ndarray of shape (n_features, n_features)
         Symmetric whitening matrix of the training data (its covariance to
-        the power -1/2): the model starts from the data's Gaussian.
+        the power -1/2, eigenvalues floored at 1e-12 of the largest;
+        directions of no variance, such as a constant column or exactly
+        collinear ones, scaled by the variance they would have if the
+        columns were independent, a constant column's taken as 1): the
+        model starts from the data's Gaussian.
     coefs_ : list of ndarray
         Weight matrix of each hidden layer, shape ``(n_in, n_out)``.
     intercepts_ : list of ndarray

@@ -255,7 +255,7 @@ def test_one_row_and_tiny_data_fit_with_a_base():
     assert np.isfinite(stopped.score_samples(X[:2])).all()
 
 
-def test_constant_and_narrow_columns_are_whitened_in_proportion():
+def test_constant_collinear_and_narrow_columns_are_whitened_in_proportion():
     # A constant column is kept in data units (as StandardScaler keeps it):
     # rounding noise stays noise, and a change of the constant is unlikely
     # whatever the other column's scale. Floored with the other columns at
@@ -274,6 +274,18 @@ def test_constant_and_narrow_columns_are_whitened_in_proportion():
         np.testing.assert_allclose(near, model.score_samples(X[:20]), atol=1e-3)
         flipped = model.score_samples(X[:20] - [0.0, 1.0])
         assert np.all(flipped < near - 1000)
+    # exactly collinear columns (Celsius and Fahrenheit): the same rows read
+    # back through float32 (off the line by up to 4e-6) score as the rows
+    # do (floored, 1400 nats lower), and 1 degree off the line is unlikely
+    c = rng.normal(20, 5, size=200)
+    X = np.c_[c, 1.8 * c + 32]
+    model = EnergyDensity(n_iter=5, random_state=0).fit(X)
+    rows = model.score_samples(X[:20])
+    near = model.score_samples(X[:20].astype(np.float32).astype(float))
+    np.testing.assert_allclose(near, rows, atol=1e-3)
+    assert np.all(model.score_samples(X[:20] + [0.0, 1.0]) < rows - 1000)
+    mean, A, log_det = whitening(X)
+    assert log_det == pytest.approx(np.linalg.slogdet(A)[1], abs=1e-9)
     # a narrow column that varies is not taken for a constant one: 20 of its
     # standard deviations off is unlikely next to a column 1e7 times wider
     X = np.c_[rng.normal(0, 5e4, size=300), rng.normal(0, 0.005, size=300)]

@@ -648,14 +648,14 @@ MUTATIONS = [
         tests=BASE,
     ),
     dict(
-        id="whitening-floors-constant-columns",
+        id="whitening-floors-empty-directions",
         file="skebm/_energy_base.py",
-        old="    constant = variances <= n * eps * variances + (n * mean * eps) ** 2\n",
-        new="    constant = variances < 0.0\n",
-        why="a constant column is whitened with the others: its noise grows 1e6 times",
+        old="    empty = raw <= max(X.shape) * eps * natural\n",
+        new="    empty = raw < 0.0\n",
+        why="constant or collinear columns' rounding noise grows 1e6 times",
         tests=[
             "tests/test_energy_base.py::"
-            "test_constant_and_narrow_columns_are_whitened_in_proportion"
+            "test_constant_collinear_and_narrow_columns_are_whitened_in_proportion"
         ],
     ),
     dict(
