@@ -213,14 +213,14 @@ def test_default_model_on_two_features_is_energy_density(moons_detector):
 
 
 def test_two_features_of_counts_keep_the_gaussian_rbm():
-    # A Gaussian mixture spikes on repeated values: EnergyDensity on 200
-    # rows of two integers in 0-4 put 22% of fresh rows from the same
-    # distribution under a 10% threshold (the RBM: 4%)
+    # A Gaussian mixture spikes on repeated values: on these 200 rows of
+    # two integers in 0-4, EnergyDensity puts 14.75% of the fresh rows
+    # from the same distribution under a 10% threshold, the RBM 8.5%
     rng = np.random.RandomState(0)
     X, fresh = rng.randint(0, 5, (200, 2)), rng.randint(0, 5, (2000, 2))
     detector = EnergyOutlierDetector(random_state=0).fit(X)
     assert isinstance(detector.estimator_.steps[-1][1], GaussianBernoulliRBM)
-    assert np.mean(detector.predict(fresh) == -1) < 0.15
+    assert np.mean(detector.predict(fresh) == -1) < 0.12
     # one tied column is enough (a flag next to an amount); values rounded
     # finely enough are not tied
     from skebm._anomaly import _tied
