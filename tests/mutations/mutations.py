@@ -513,6 +513,17 @@ MUTATIONS = [
         ],
     ),
     dict(
+        id="jit-cache-save-unlocked",
+        file="skebm/_kernels/_jit.py",
+        old=(
+            '        with _exclusive(self._index_path + ".lock"):\n'
+            "            super().save(key, data)\n"
+        ),
+        new="        super().save(key, data)\n",
+        why="concurrent numba cache saves lose entries and share data files",
+        tests=["tests/test_jit_cache.py"],
+    ),
+    dict(
         id="validation-unit-interval-tolerance",
         file="skebm/_validation.py",
         old=(
