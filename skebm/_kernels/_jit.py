@@ -15,58 +15,96 @@ process doing the same at once: two processes compiling different
 specialisations of one function (``GridSearchCV(n_jobs=2)`` from a cold
 cache) could each give their entry the same data file, and a later run
 load one specialisation's machine code for the other's types. Each save
-here holds an exclusive lock on a file next to the index
-(:class:`_LockedIndexDataCacheFile`; POSIX ``flock``, none on Windows).
+here holds an exclusive lock on a file next to the index, each load a
+shared one (:class:`_LockedIndexDataCacheFile`; POSIX ``flock``; none on
+Windows or where the lock cannot be taken, as numba has it).
 """
 
 import contextlib
+import os
 
 from numba import njit
-from numba.core.caching import IndexDataCacheFile
 
 try:
     import fcntl
 except ImportError:  # (Windows: numba's own, unlocked saves)
     fcntl = None
+try:
+    from numba.core.caching import IndexDataCacheFile
+except ImportError:  # (a numba that moved it: numba's own saves)
+    IndexDataCacheFile = None
+
+#: Lock files this process holds open; a child forked meanwhile closes its
+#: copies, or the lock would outlive the parent's release (flock locks
+#: belong to the open file, which fork shares).
+_HELD = set()
+
+
+def _close_held_in_child():
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_in_child)
 
 
 @contextlib.contextmanager
-def _exclusive(path):
-    """Hold an exclusive lock on ``path`` (created if need be); nothing
-    when it cannot be opened or locked (a read-only cache, no ``flock``),
-    as numba saves without one."""
-    handle = None
-    if fcntl is not None:
+def _locked_file(path, operation):
+    """Hold ``fcntl.flock(operation)`` on ``path`` (created if need be,
+    opened read-only: ``flock`` needs no write access, so users sharing a
+    cache can all take it); nothing when it cannot be opened or locked (no
+    ``fcntl``, a file system without ``flock``), as numba saves without
+    one."""
+    fd = None
+    if fcntl is not None and path is not None:
         try:
-            handle = open(path, "ab")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+            _HELD.add(fd)
+            fcntl.flock(fd, operation)
         except OSError:
-            if handle is not None:
-                handle.close()
-            handle = None
+            if fd is not None:
+                _HELD.discard(fd)
+                os.close(fd)
+            fd = None
     try:
         yield
     finally:
-        if handle is not None:
-            handle.close()  # releases the lock
+        if fd is not None:
+            _HELD.discard(fd)
+            os.close(fd)  # releases the lock
 
 
-class _LockedIndexDataCacheFile(IndexDataCacheFile):
-    """numba's index-and-data cache file whose :meth:`save` (read the
-    index, add the entry, write index and data) runs under an exclusive
-    lock on ``<index>.lock``, so that concurrent saves cannot lose entries
-    or give two entries one data file."""
+if IndexDataCacheFile is not None:
 
-    def save(self, key, data):
-        with _exclusive(self._index_path + ".lock"):
-            super().save(key, data)
+    class _LockedIndexDataCacheFile(IndexDataCacheFile):
+        """numba's index-and-data cache file whose :meth:`save` (read the
+        index, add the entry, write index and data) holds an exclusive
+        lock on ``<index file>.lock`` (``....nbi.lock``), so that
+        concurrent saves cannot lose entries or give two entries one data
+        file, and whose :meth:`load` holds a shared one, so that it never
+        reads an index entry before its data is written."""
+
+        def _lock_path(self):
+            index = getattr(self, "_index_path", None)
+            return None if index is None else index + ".lock"
+
+        def save(self, key, data):
+            with _locked_file(self._lock_path(), fcntl and fcntl.LOCK_EX):
+                super().save(key, data)
+
+        def load(self, key):
+            with _locked_file(self._lock_path(), fcntl and fcntl.LOCK_SH):
+                return super().load(key)
 
 
 def _locked(dispatcher):
-    """``dispatcher`` with its cache file's saves locked (left as it is
-    if numba's cache is not built as expected)."""
+    """``dispatcher`` with its cache file's saves and loads locked (left
+    as it is if numba's cache is not built as expected)."""
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
-    if type(cache_file) is IndexDataCacheFile:
+    if IndexDataCacheFile is not None and type(cache_file) is IndexDataCacheFile:
         cache_file.__class__ = _LockedIndexDataCacheFile
     return dispatcher
 

@@ -516,10 +516,11 @@ MUTATIONS = [
         id="jit-cache-save-unlocked",
         file="skebm/_kernels/_jit.py",
         old=(
-            '        with _exclusive(self._index_path + ".lock"):\n'
-            "            super().save(key, data)\n"
+            "            with _locked_file("
+            "self._lock_path(), fcntl and fcntl.LOCK_EX):\n"
+            "                super().save(key, data)\n"
         ),
-        new="        super().save(key, data)\n",
+        new="            super().save(key, data)\n",
         why="concurrent numba cache saves lose entries and share data files",
         tests=["tests/test_jit_cache.py"],
     ),
