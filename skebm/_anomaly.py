@@ -204,13 +204,12 @@ class EnergyOutlierDetector(
         if self.estimator is None:
             if X is None:  # (the tags' placeholder: the Gaussian RBM)
                 return _default_density_model(100, 3)
-            sparse = sp.issparse(X)
             return _default_density_model(
                 _num_samples(X),
                 self.n_features_in_,
                 random_state=self.random_state,
-                sparse=sparse,
-                tied=not sparse and _tied(X, self.n_features_in_),
+                sparse=sp.issparse(X),
+                X=X,
             )
         return clone(self.estimator)
 
@@ -378,15 +377,9 @@ _DEFAULT_UPDATES = 3000
 _DEFAULT_BATCH = 10
 
 
-def _tied(X, n_features):
-    """Whether a column of dense ``X`` (of at most
-    ``AUTO_IMPORTANCE_FEATURES`` columns; else not looked at) has fewer
-    distinct values than half its rows: counts, codes, coarsely rounded
-    values."""
-    from ._energy_density import AUTO_IMPORTANCE_FEATURES
-
-    if n_features > AUTO_IMPORTANCE_FEATURES:
-        return False
+def _tied(X):
+    """Whether a column of dense ``X`` has fewer distinct values than half
+    its rows: counts, codes, coarsely rounded values."""
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0:
         return False  # (the model's own validation says what is wrong)
@@ -397,13 +390,14 @@ def _tied(X, n_features):
 
 
 def _default_density_model(
-    n_samples, n_features, *, random_state=None, sparse=False, tied=False
+    n_samples, n_features, *, random_state=None, sparse=False, X=None
 ):
     """The (unfitted) model :class:`EnergyOutlierDetector` fits by default
     (see its ``estimator`` parameter).
 
     On dense data with at most ``AUTO_IMPORTANCE_FEATURES`` (2) features,
-    none of them ``tied`` (fewer distinct values than half the rows),
+    none of them tied (:func:`_tied`: fewer distinct values than half the
+    rows; ``X`` is the training data, only looked at in this case),
     :class:`EnergyDensity` with its defaults: there its default learns a
     network on a Gaussian-mixture base by importance sampling (the same
     cut-off as ``EnergyDensity(sampler="auto")``, set on
@@ -438,7 +432,7 @@ def _default_density_model(
             f"the default model of EnergyOutlierDetector needs at least 2 "
             f"samples, got {n_samples} sample(s)"
         )
-    if not (sparse or tied) and n_features <= AUTO_IMPORTANCE_FEATURES:
+    if not sparse and n_features <= AUTO_IMPORTANCE_FEATURES and not _tied(X):
         return EnergyDensity(random_state=random_state)
     n_batches = -(-int(n_samples) // _DEFAULT_BATCH)
     rbm = GaussianBernoulliRBM(

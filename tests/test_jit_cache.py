@@ -69,7 +69,7 @@ def test_loads_wait_for_a_save_in_progress(tmp_path):
     writer = _LockedIndexDataCacheFile(str(tmp_path), "f", "stamp")
     writer.save(("key", 0), ("data", 0))
     loaded = []
-    with _locked_file(writer._lock_path(), fcntl.LOCK_EX):
+    with _locked_file(writer._lock_path()):
         reader = threading.Thread(target=lambda: loaded.append(writer.load(("key", 0))))
         reader.start()
         time.sleep(0.2)
@@ -84,7 +84,7 @@ def test_a_child_forked_during_a_save_does_not_keep_the_lock(tmp_path):
     # its copy, the lock would stay held until the child exits
     path = str(tmp_path / "f.nbi.lock")
     ready, started = os.pipe()
-    with _locked_file(path, fcntl.LOCK_EX):
+    with _locked_file(path):
         pid = os.fork()
         if pid == 0:  # the child (fork's hooks have run): outlive the parent
             os.write(started, b"1")

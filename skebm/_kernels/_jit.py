@@ -52,8 +52,8 @@ if hasattr(os, "register_at_fork"):
 
 
 @contextlib.contextmanager
-def _locked_file(path, operation):
-    """Hold ``fcntl.flock(operation)`` on ``path`` (created if need be,
+def _locked_file(path, exclusive=True):
+    """Hold an exclusive (or a shared) ``flock`` on ``path`` (created if need be,
     opened read-only: ``flock`` needs no write access, so users sharing a
     cache can all take it); nothing when it cannot be opened or locked (no
     ``fcntl``, a file system without ``flock``), as numba saves without
@@ -63,7 +63,7 @@ def _locked_file(path, operation):
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
             _HELD.add(fd)
-            fcntl.flock(fd, operation)
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         except OSError:
             if fd is not None:
                 _HELD.discard(fd)
@@ -92,11 +92,11 @@ if IndexDataCacheFile is not None:
             return None if index is None else index + ".lock"
 
         def save(self, key, data):
-            with _locked_file(self._lock_path(), fcntl and fcntl.LOCK_EX):
+            with _locked_file(self._lock_path()):
                 super().save(key, data)
 
         def load(self, key):
-            with _locked_file(self._lock_path(), fcntl and fcntl.LOCK_SH):
+            with _locked_file(self._lock_path(), exclusive=False):
                 return super().load(key)
 
 

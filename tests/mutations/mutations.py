@@ -486,8 +486,8 @@ MUTATIONS = [
     dict(
         id="detector-two-features-get-the-gaussian-rbm",
         file="skebm/_anomaly.py",
-        old="    if not (sparse or tied) and n_features <= AUTO_IMPORTANCE_FEATURES:\n",
-        new="    if not (sparse or tied) and n_features < AUTO_IMPORTANCE_FEATURES:\n",
+        old="    if not sparse and n_features <= AUTO_IMPORTANCE_FEATURES and",
+        new="    if not sparse and n_features < AUTO_IMPORTANCE_FEATURES and",
         why="the default detector fits the Gaussian RBM to two-feature data",
         tests=["tests/test_anomaly.py::test_default_model_ranks_outliers_of_two_moons"],
     ),
@@ -505,8 +505,8 @@ MUTATIONS = [
     dict(
         id="detector-counts-get-energy-density",
         file="skebm/_anomaly.py",
-        old="                tied=not sparse and _tied(X, self.n_features_in_),\n",
-        new="                tied=False,\n",
+        old=" and n_features <= AUTO_IMPORTANCE_FEATURES and not _tied(X):\n",
+        new=" and n_features <= AUTO_IMPORTANCE_FEATURES:\n",
         why="two columns of counts get a Gaussian mixture that spikes on their values",
         tests=[
             "tests/test_anomaly.py::test_two_features_of_counts_keep_the_gaussian_rbm"
@@ -516,8 +516,7 @@ MUTATIONS = [
         id="jit-cache-save-unlocked",
         file="skebm/_kernels/_jit.py",
         old=(
-            "            with _locked_file("
-            "self._lock_path(), fcntl and fcntl.LOCK_EX):\n"
+            "            with _locked_file(self._lock_path()):\n"
             "                super().save(key, data)\n"
         ),
         new="            super().save(key, data)\n",
